@@ -25,7 +25,7 @@ step() {
     fi
 }
 
-step "ansible-lint (production profile)" ansible-lint --profile production --offline
+step "ansible-lint (production profile)" bash tests/scripts/lint.sh
 step "ansible-test sanity" bash tests/scripts/sanity.sh
 step "ansible-test units" bash tests/scripts/units-ansible-test.sh
 step "pytest" python -m pytest -p no:cacheprovider -q -ra tests/pytest
