@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's metadata stays in step with its code: role defaults vs argument specs,
+the preflight's list of known variables, the action group, role READMEs."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLES = sorted(d for d in os.listdir(os.path.join(ROOT, 'roles')) if os.path.isdir(os.path.join(ROOT, 'roles', d)))
+MODULES = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, 'plugins', 'modules')) if f.endswith('.py'))
+
+
+def _load(*parts):
+    path = os.path.join(ROOT, *parts)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding='utf-8') as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_role_defaults_match_argument_specs(role):
+    defaults = _load('roles', role, 'defaults', 'main.yml') or {}
+    specs = _load('roles', role, 'meta', 'argument_specs.yml')
+    assert specs is not None, 'roles/%s has no meta/argument_specs.yml' % role
+    options = specs['argument_specs']['main'].get('options') or {}
+    documented_defaults = {k for k, v in options.items() if 'default' in v}
+    assert set(defaults) == documented_defaults, (
+        'roles/%s: defaults/main.yml and meta/argument_specs.yml disagree: only in defaults %s, only in specs %s'
+        % (role, sorted(set(defaults) - documented_defaults), sorted(documented_defaults - set(defaults))))
+    for name, value in defaults.items():
+        spec_default = options[name]['default']
+        assert spec_default == value, 'roles/%s: default of %s differs: %r vs %r' % (role, name, value, spec_default)
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_role_variables_carry_a_known_prefix(role):
+    defaults = _load('roles', role, 'defaults', 'main.yml') or {}
+    prefix = 'lookerops_' if role == 'lookerops' else role + '_'
+    assert all(k.startswith(prefix) for k in defaults), (role, sorted(defaults))
+
+
+def test_preflight_knows_every_shared_variable():
+    shared = set((_load('roles', 'lookerops', 'defaults', 'main.yml') or {}))
+    options = set(_load('roles', 'lookerops', 'meta', 'argument_specs.yml')['argument_specs']['main']['options'])
+    known = set(_load('roles', 'preflight', 'vars', 'main.yml')['preflight_known_vars'])
+    # lookerops_nodes is read by the playbooks' hosts line; the rest are the shared role's options.
+    assert known == options | {'lookerops_nodes'}, (sorted(known ^ (options | {'lookerops_nodes'})))
+    assert shared <= options
+
+
+def test_every_module_is_in_the_action_group():
+    runtime = _load('meta', 'runtime.yml')
+    assert sorted(runtime['action_groups']['lookerops']) == MODULES
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_every_role_has_a_readme(role):
+    assert os.path.exists(os.path.join(ROOT, 'roles', role, 'README.md'))
+
+
+def test_every_task_uses_fqcn_modules():
+    pattern = re.compile(r'^\s*-?\s*(ansible\.builtin|lookerops\.encryption)\.[a-z_]+:', re.M)
+    bare = re.compile(r'^\s*-\s+(copy|file|command|shell|debug|assert|fail|set_fact|template):', re.M)
+    for dirpath, _dirs, files in os.walk(os.path.join(ROOT, 'roles')):
+        for name in files:
+            if name.endswith('.yml') and os.path.basename(dirpath) == 'tasks':
+                text = open(os.path.join(dirpath, name), encoding='utf-8').read()
+                assert not bare.search(text), os.path.join(dirpath, name)
+                assert pattern.search(text), os.path.join(dirpath, name)
