@@ -1,0 +1,657 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal helper of lookerops.encryption: verified backups of the Looker home and the backend database.
+
+This is not a public API; it may change without notice.
+
+Archives are streamed (bounded buffers) through gzip into an AtomicFile (0600 from the first byte);
+the sha256 is computed over the compressed bytes while they are written. A backup counts as verified
+only after it was read back: sha256 recomputed and every tar member (or the whole dump) decompressed,
+so the gzip CRCs are checked.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import fnmatch
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import tarfile
+import zlib
+
+from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql
+from ansible_collections.lookerops.encryption.plugins.module_utils._files import AtomicFile, fsync_dir
+
+TOOL_VERSION = 'lookerops.encryption backup 1'
+DEFAULT_EXCLUDES = ['.cache', 'log', '.tmp', '.snapshots', 'looker.jar', 'authorized_keys', 'dr-log', 'core']
+DEFAULT_DEST_DIR = '/var/backups/lookerops'
+BACKUP_ID_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
+CHUNK = 1024 * 1024
+GZIP_LEVEL = 6
+TAR_BLOCK = 512
+
+
+class BackupError(Exception):
+    """An operator-facing failure (message says what is wrong and what to do)."""
+
+
+# -- excludes -------------------------------------------------------------------------------------
+
+
+def is_excluded(rel_parts, excludes):
+    """GNU-tar-like ``--exclude=PATTERN`` for a member below the top directory.
+
+    A pattern without '/' excludes a path when any one of its components matches it (shell wildcards
+    allowed, like tar's default unanchored matching); a pattern with '/' matches any trailing run of
+    components. ``rel_parts`` are the path components below the home.
+    """
+    for pattern in excludes:
+        if '/' in pattern:
+            pat_parts = [p for p in pattern.strip('/').split('/') if p]
+            width = len(pat_parts)
+            for start in range(0, len(rel_parts) - width + 1):
+                if all(fnmatch.fnmatchcase(rel_parts[start + i], pat_parts[i]) for i in range(width)):
+                    return True
+        else:
+            for part in rel_parts:
+                if fnmatch.fnmatchcase(part, pattern):
+                    return True
+    return False
+
+
+def _norm_paths(paths):
+    return [os.path.normpath(os.path.abspath(p)) for p in (paths or [])]
+
+
+def _under(path, roots):
+    for root in roots:
+        if path == root or path.startswith(root.rstrip('/') + '/'):
+            return True
+    return False
+
+
+def walk_home(home, excludes, exclude_paths=None):
+    """Yield ``(abs_path, rel_parts, lstat)`` for the home and every entry below it that the backup covers.
+
+    Sorted, depth-first, never follows symlinks; excluded directories are not descended into.
+    """
+    home = os.path.normpath(os.path.abspath(home))
+    skip = _norm_paths(exclude_paths)
+    yield home, [], os.lstat(home)
+    stack = [(home, [])]
+    while stack:
+        directory, parts = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise BackupError('cannot list %s: %s; run the module as root (become: true)' % (directory, exc.strerror)) from None
+        subdirs = []
+        for entry in entries:
+            rel = parts + [entry.name]
+            if is_excluded(rel, excludes) or _under(entry.path, skip):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISSOCK(st.st_mode):
+                continue  # like tar: sockets cannot be archived
+            yield entry.path, rel, st
+            if stat.S_ISDIR(st.st_mode):
+                subdirs.append((entry.path, rel))
+        stack.extend(reversed(subdirs))
+
+
+def estimate_home(home, excludes, exclude_paths=None):
+    """(estimated archive bytes as an uncompressed tar, number of entries, regular-file bytes)."""
+    total = 0
+    entries = 0
+    file_bytes = 0
+    for _path, _rel, st in walk_home(home, excludes, exclude_paths):
+        entries += 1
+        total += TAR_BLOCK * 3  # header (+ PAX/long-name header for long names)
+        if stat.S_ISREG(st.st_mode):
+            file_bytes += st.st_size
+            total += (st.st_size + TAR_BLOCK - 1) // TAR_BLOCK * TAR_BLOCK
+    return total + 20 * TAR_BLOCK, entries, file_bytes
+
+
+# -- free space -------------------------------------------------------------------------------------
+
+
+def _existing_ancestor(path):
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def free_bytes(directory):
+    """Bytes available to this user in the filesystem that holds (or will hold) ``directory``."""
+    st = os.statvfs(_existing_ancestor(directory))
+    return st.f_bavail * st.f_frsize
+
+
+def check_free_space(directory, estimate, margin):
+    """(free, needed, ok)."""
+    free = free_bytes(directory)
+    needed = estimate + margin
+    return free, needed, free >= needed
+
+
+def free_space_message(directory, free, needed, what):
+    return ('not enough free space for the %s backup in %s: %d bytes free, %d bytes needed (estimate plus '
+            'free_space_margin_mb). Nothing was written. Free space in that filesystem, or choose another directory '
+            'with lookerops_backup_dir (module option dest_dir).' % (what, directory, free, needed))
+
+
+# -- hashing streams ---------------------------------------------------------------------------------
+
+
+class HashingWriter:
+    """File-like wrapper that hashes (sha256) and counts every byte written through it."""
+
+    def __init__(self, fileobj):
+        self.fileobj = fileobj
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data):
+        self.sha.update(data)
+        self.size += len(data)
+        return self.fileobj.write(data)
+
+    def flush(self):
+        self.fileobj.flush()
+
+    def hexdigest(self):
+        return self.sha.hexdigest()
+
+
+class HashingReader:
+    """File-like wrapper that hashes (sha256) and counts every byte read through it."""
+
+    def __init__(self, fileobj):
+        self.fileobj = fileobj
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size=-1):
+        data = self.fileobj.read(size)
+        self.sha.update(data)
+        self.size += len(data)
+        return data
+
+    def drain(self):
+        while self.read(CHUNK):
+            pass
+
+    def hexdigest(self):
+        return self.sha.hexdigest()
+
+
+def sha256_file(path):
+    sha = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        while True:
+            block = handle.read(CHUNK)
+            if not block:
+                break
+            sha.update(block)
+    return sha.hexdigest()
+
+
+# -- manifests -----------------------------------------------------------------------------------------
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def utc_stamp(now=None):
+    return (now or utc_now()).strftime('%Y%m%dT%H%M%SZ')
+
+
+def _write_json(path, data):
+    with AtomicFile(path, mode=0o600) as handle:
+        handle.file.write((json.dumps(data, indent=2, sort_keys=True) + '\n').encode('utf-8'))
+
+
+def read_manifest(path):
+    try:
+        with open(path, 'rb') as handle:
+            data = json.loads(handle.read().decode('utf-8'))
+    except (OSError, ValueError) as exc:
+        raise BackupError('cannot read the backup manifest %s (%s); a backup is only usable with its manifest'
+                          % (path, getattr(exc, 'strerror', None) or exc)) from None
+    if not isinstance(data, dict) or 'sha256' not in data:
+        raise BackupError('the backup manifest %s is not a lookerops.encryption manifest (no sha256)' % path)
+    return data
+
+
+def validate_backup_id(backup_id):
+    if not backup_id or not BACKUP_ID_RE.match(backup_id) or backup_id in ('.', '..'):
+        raise BackupError('backup_id %r is invalid: use letters, digits, "_", "." and "-" only' % (backup_id,))
+
+
+def ensure_dir(path, mode=0o700):
+    """Create ``path`` (and parents) with ``mode``; an existing directory keeps its mode."""
+    if not os.path.isdir(path):
+        os.makedirs(path, mode=mode, exist_ok=True)
+        os.chmod(path, mode)
+        fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
+def home_paths(dest_dir, backup_id, name):
+    directory = os.path.join(dest_dir, backup_id)
+    return (directory, os.path.join(directory, '%s-looker-home.tar.gz' % name),
+            os.path.join(directory, '%s-looker-home.manifest.json' % name))
+
+
+def backend_paths(dest_dir, backup_id, database):
+    directory = os.path.join(dest_dir, backup_id)
+    safe = re.sub(r'[^A-Za-z0-9_.-]', '_', database)
+    return (directory, os.path.join(directory, 'backend-%s.sql.gz' % safe),
+            os.path.join(directory, 'backend-%s.manifest.json' % safe))
+
+
+def manifest_path_for(backup_path):
+    """The manifest that belongs to an archive or dump path."""
+    for suffix in ('.tar.gz', '.sql.gz'):
+        if backup_path.endswith(suffix):
+            return backup_path[:-len(suffix)] + '.manifest.json'
+    raise BackupError('%s is not a lookerops.encryption backup (expected a name ending in .tar.gz or .sql.gz)' % backup_path)
+
+
+# -- home archive -----------------------------------------------------------------------------------------
+
+
+def write_home_archive(home, dest, excludes, exclude_paths=None):
+    """Stream the home into ``dest`` (.tar.gz, 0600, atomic). Returns (sha256, size, files, total_bytes)."""
+    home = os.path.normpath(os.path.abspath(home))
+    top = os.path.basename(home)
+    files = 0
+    total = 0
+    with AtomicFile(dest, mode=0o600) as handle:
+        hasher = HashingWriter(handle.file)
+        with gzip.GzipFile(filename='', mode='wb', fileobj=hasher, compresslevel=GZIP_LEVEL, mtime=0) as gz:
+            with tarfile.open(fileobj=gz, mode='w|', format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
+                for path, rel, st in walk_home(home, excludes, exclude_paths):
+                    arcname = '/'.join([top] + rel)
+                    try:
+                        info = tar.gettarinfo(path, arcname=arcname)
+                    except OSError as exc:
+                        raise BackupError('cannot read %s: %s' % (path, exc.strerror)) from None
+                    if info is None:
+                        continue
+                    if info.isreg():
+                        try:
+                            with open(path, 'rb') as src:
+                                tar.addfile(info, src)
+                        except OSError as exc:
+                            raise BackupError('cannot read %s while archiving it: %s; is Looker stopped and does '
+                                              'the module run as root?' % (path, exc.strerror or exc)) from None
+                        files += 1
+                        total += st.st_size
+                    else:
+                        tar.addfile(info)
+        handle.file.flush()
+    return hasher.hexdigest(), hasher.size, files, total
+
+
+def verify_home_archive(path, manifest=None):
+    """Read the archive back: sha256 and every member (gzip CRC). Returns (sha256, size, files)."""
+    files = 0
+    try:
+        with open(path, 'rb') as raw:
+            reader = HashingReader(raw)
+            with gzip.GzipFile(fileobj=reader, mode='rb') as gz:
+                with tarfile.open(fileobj=gz, mode='r|', bufsize=CHUNK) as tar:
+                    for member in tar:
+                        if member.isreg():
+                            src = tar.extractfile(member)
+                            while src.read(CHUNK):
+                                pass
+                            files += 1
+                while gz.read(CHUNK):
+                    pass
+            reader.drain()
+    except (OSError, EOFError, tarfile.TarError, gzip.BadGzipFile, zlib.error, ValueError) as exc:
+        raise BackupError('the backup %s is damaged: %s: %s' % (path, type(exc).__name__, exc)) from None
+    digest = reader.hexdigest()
+    if manifest is not None:
+        if digest != manifest.get('sha256'):
+            raise BackupError('the backup %s does not match its manifest: sha256 %s, manifest says %s'
+                              % (path, digest, manifest.get('sha256')))
+        if manifest.get('files') is not None and files != manifest['files']:
+            raise BackupError('the backup %s does not match its manifest: %d files, manifest says %d'
+                              % (path, files, manifest['files']))
+    return digest, reader.size, files
+
+
+def verify_dump_file(path, manifest=None):
+    """Decompress the whole dump (gzip CRC), check header and trailer; returns (sha256, size)."""
+    first = None
+    last = b''
+    try:
+        with open(path, 'rb') as raw:
+            reader = HashingReader(raw)
+            with gzip.GzipFile(fileobj=reader, mode='rb') as gz:
+                for line in gz:
+                    if first is None:
+                        first = line
+                    last = line
+            reader.drain()
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error, ValueError) as exc:
+        raise BackupError('the backend dump %s is damaged: %s: %s' % (path, type(exc).__name__, exc)) from None
+    if first is None or first.rstrip(b'\n') != ('-- %s' % _mysql.DUMP_FORMAT).encode('ascii'):
+        raise BackupError('%s is not a backend dump written by lookerops.encryption' % path)
+    if not last.startswith(_mysql.DUMP_TRAILER.encode('ascii')):
+        raise BackupError('the backend dump %s is truncated (no trailer line)' % path)
+    digest = reader.hexdigest()
+    if manifest is not None and digest != manifest.get('sha256'):
+        raise BackupError('the backend dump %s does not match its manifest: sha256 %s, manifest says %s'
+                          % (path, digest, manifest.get('sha256')))
+    return digest, reader.size
+
+
+def _existing(path, manifest_path, verifier, what):
+    """For a re-run: (manifest, verified) if both files exist and agree; raise if only a part exists or they disagree."""
+    have_file = os.path.exists(path)
+    have_manifest = os.path.exists(manifest_path)
+    if not have_file and not have_manifest:
+        return None
+    if have_file and have_manifest:
+        manifest = read_manifest(manifest_path)
+        try:
+            verifier(path, manifest)
+        except BackupError as exc:
+            raise BackupError('%s. The existing %s backup was left untouched; move it away (or delete it once you are '
+                              'sure it is not needed) or use another backup_id, then run again.' % (exc, what)) from None
+        return manifest
+    present, absent = (path, manifest_path) if have_file else (manifest_path, path)
+    raise BackupError('%s exists but %s does not: an earlier run did not finish. The file was left untouched; move it '
+                      'away or use another backup_id, then run again.' % (present, absent))
+
+
+class HomeBackup:
+    """Backup of one node's Looker home (decisions for the lk_backup module)."""
+
+    def __init__(self, looker_home, dest_dir, backup_id, name, excludes, exclude_paths=None, margin_bytes=0):
+        validate_backup_id(backup_id)
+        self.home = os.path.normpath(os.path.abspath(looker_home))
+        self.dest_dir = dest_dir
+        self.backup_id = backup_id
+        self.name = name or socket.gethostname()
+        self.excludes = list(excludes)
+        self.exclude_paths = _norm_paths(exclude_paths)
+        self.margin = margin_bytes
+        self.directory, self.path, self.manifest_path = home_paths(dest_dir, backup_id, self.name)
+
+    def run(self, check_mode=False):
+        if not os.path.isdir(self.home):
+            raise BackupError('the Looker home %s is not a directory; set looker_home' % self.home)
+        result = {'path': self.path, 'manifest_path': self.manifest_path, 'changed': False}
+        manifest = _existing(self.path, self.manifest_path, verify_home_archive, 'home')
+        if manifest is not None:
+            result.update(sha256=manifest['sha256'], size=manifest['size'], files=manifest['files'], verified=True,
+                          estimate_bytes=None, free_bytes=free_bytes(self.directory))
+            return result
+        estimate, _entries, _bytes = estimate_home(self.home, self.excludes, self.exclude_paths)
+        free, needed, ok = check_free_space(self.directory, estimate, self.margin)
+        result.update(estimate_bytes=estimate, free_bytes=free, needed_bytes=needed, changed=True)
+        if not ok:
+            raise BackupError(free_space_message(self.directory, free, needed, 'Looker home'))
+        if check_mode:
+            result.update(sha256=None, size=None, files=None, verified=False)
+            return result
+        ensure_dir(self.directory)
+        created = utc_now()
+        sha, size, files, total = write_home_archive(self.home, self.path, self.excludes, self.exclude_paths)
+        manifest = {
+            'kind': 'looker-home', 'backup_id': self.backup_id, 'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'host': socket.gethostname(), 'name': self.name, 'source': self.home, 'excludes': self.excludes,
+            'exclude_paths': self.exclude_paths, 'files': files, 'total_bytes': total, 'size': size, 'sha256': sha,
+            'archive': os.path.basename(self.path), 'tool_version': TOOL_VERSION,
+        }
+        verify_home_archive(self.path, manifest)
+        _write_json(self.manifest_path, manifest)
+        result.update(sha256=sha, size=size, files=files, total_bytes=total, verified=True)
+        return result
+
+
+class BackendBackup:
+    """Logical backup of the backend database (decisions for the lk_backup module)."""
+
+    def __init__(self, cfg, dest_dir, backup_id, margin_bytes=0):
+        validate_backup_id(backup_id)
+        self.cfg = cfg
+        self.dest_dir = dest_dir
+        self.backup_id = backup_id
+        self.margin = margin_bytes
+        self.directory, self.path, self.manifest_path = backend_paths(dest_dir, backup_id, cfg.database)
+
+    def estimate(self):
+        with _mysql.connect(self.cfg) as conn:
+            with conn.cursor() as cur:
+                cur.execute('SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s',
+                            (self.cfg.database,))
+                return int(cur.fetchone()[0]) + 64 * 1024
+
+    def run(self, check_mode=False):
+        result = {'path': self.path, 'manifest_path': self.manifest_path, 'changed': False,
+                  'backend': self.cfg.to_result()}
+        manifest = _existing(self.path, self.manifest_path, verify_dump_file, 'backend')
+        if manifest is not None:
+            result.update(sha256=manifest['sha256'], size=manifest['size'], tables=manifest['tables'], verified=True,
+                          estimate_bytes=None, free_bytes=free_bytes(self.directory))
+            return result
+        estimate = self.estimate()
+        free, needed, ok = check_free_space(self.directory, estimate, self.margin)
+        result.update(estimate_bytes=estimate, free_bytes=free, needed_bytes=needed, changed=True)
+        if not ok:
+            raise BackupError(free_space_message(self.directory, free, needed, 'backend database'))
+        if check_mode:
+            result.update(sha256=None, size=None, tables=None, verified=False)
+            return result
+        ensure_dir(self.directory)
+        created = utc_now()
+        with AtomicFile(self.path, mode=0o600) as handle:
+            hasher = HashingWriter(handle.file)
+            with gzip.GzipFile(filename='', mode='wb', fileobj=hasher, compresslevel=GZIP_LEVEL, mtime=0) as gz:
+                info = _mysql.dump(self.cfg, gz, now=created)
+        manifest = {
+            'kind': 'backend', 'backup_id': self.backup_id, 'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'host': socket.gethostname(), 'server': '%s:%s' % (self.cfg.host, self.cfg.port), 'database': self.cfg.database,
+            'server_version': info['server_version'], 'tables': info['tables'], 'views': info['views'],
+            'size': hasher.size, 'sha256': hasher.hexdigest(), 'dump': os.path.basename(self.path),
+            'tool_version': TOOL_VERSION,
+        }
+        verify_dump_file(self.path, manifest)
+        _write_json(self.manifest_path, manifest)
+        result.update(sha256=manifest['sha256'], size=manifest['size'], tables=info['tables'], verified=True,
+                      server_version=info['server_version'])
+        return result
+
+
+# -- restore -------------------------------------------------------------------------------------------------
+
+
+def looker_pid_alive(home):
+    """The pid in ``<home>/.tmp/looker.pid`` when that process is alive, else None."""
+    try:
+        with open(os.path.join(home, '.tmp', 'looker.pid'), 'rb') as handle:
+            pid = int(handle.read().strip() or b'0')
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as handle:
+            state = handle.read().rsplit(b')', 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return None
+    return None if state in (b'Z', b'X') else pid
+
+
+def refuse_if_running(home):
+    pid = looker_pid_alive(home)
+    if pid is not None:
+        raise BackupError('Looker is running from %s (pid %d in .tmp/looker.pid is alive): never restore under a live '
+                          'Looker. Stop Looker on this node (and every node of a cluster) and run again.' % (home, pid))
+
+
+def _safe_members(tar, top):
+    """Validate member names of an archive we are about to extract (no absolute paths, no '..', all under top,
+    nothing below a symlink member, links only within the archive)."""
+    members = []
+    links = set()
+    for member in tar:
+        name = member.name.rstrip('/')
+        parts = name.split('/')
+        if name.startswith('/') or '..' in parts or parts[0] != top:
+            raise BackupError('refusing to restore: archive member %r is outside %s/' % (member.name, top))
+        for i in range(1, len(parts)):
+            if '/'.join(parts[:i]) in links:
+                raise BackupError('refusing to restore: archive member %r lies below a symlink' % member.name)
+        if member.issym():
+            links.add(name)
+        if member.islnk():
+            target = member.linkname.split('/')
+            if member.linkname.startswith('/') or '..' in target or target[0] != top:
+                raise BackupError('refusing to restore: hard link %r points outside the archive' % member.name)
+        if not (member.isreg() or member.isdir() or member.issym() or member.islnk() or member.isfifo()):
+            raise BackupError('refusing to restore: archive member %r has an unsupported type' % member.name)
+        members.append(member)
+    return members
+
+
+def _extract(path, staging, top):
+    with tarfile.open(path, mode='r:gz') as tar:
+        members = _safe_members(tar, top)
+        kwargs = {}
+        if hasattr(tarfile, 'fully_trusted_filter'):
+            kwargs['filter'] = 'fully_trusted'  # names validated above; keep modes/owners exactly
+        tar.extractall(staging, members=members, numeric_owner=True, **kwargs)  # nosec - members validated
+    return len([m for m in members if m.isreg()])
+
+
+def _move(src, dst):
+    parent = os.path.dirname(dst)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, mode=0o700)
+    os.rename(src, dst)
+
+
+class HomeRestore:
+    """Restore a Looker home from a verified archive; the old home is moved aside, never deleted."""
+
+    def __init__(self, backup_path, looker_home):
+        self.backup_path = os.path.abspath(backup_path)
+        self.home = os.path.normpath(os.path.abspath(looker_home))
+        self.manifest_path = manifest_path_for(self.backup_path)
+
+    def run(self, check_mode=False, now=None):
+        if not os.path.exists(self.backup_path):
+            raise BackupError('the backup %s does not exist; check backup_path' % self.backup_path)
+        manifest = read_manifest(self.manifest_path)
+        sha, _size, files = verify_home_archive(self.backup_path, manifest)
+        refuse_if_running(self.home)
+        top = os.path.basename(self.home)
+        stamp = utc_stamp(now)
+        aside = '%s.pre-restore-%s-%s' % (self.home, manifest.get('backup_id', 'unknown'), stamp)
+        result = {'changed': True, 'sha256': sha, 'files': files, 'moved_aside': aside if os.path.lexists(self.home) else None,
+                  'backup_id': manifest.get('backup_id'), 'kept_in_place': []}
+        if os.path.lexists(aside):
+            raise BackupError('%s already exists; wait a second and run again' % aside)
+        if check_mode:
+            return result
+        parent = os.path.dirname(self.home)
+        staging = os.path.join(parent, '.%s.restore-%s-%s' % (top, manifest.get('backup_id', 'unknown'), stamp))
+        os.mkdir(staging, 0o700)
+        try:
+            _extract(self.backup_path, staging, top)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # only our own staging copy of the archive
+            raise
+        excludes = manifest.get('excludes') or []
+        exclude_paths = _norm_paths(manifest.get('exclude_paths'))
+        if os.path.lexists(self.home):
+            os.rename(self.home, aside)
+        os.rename(os.path.join(staging, top), self.home)
+        os.rmdir(staging)
+        fsync_dir(parent)
+        if os.path.isdir(aside) and not os.path.islink(aside):
+            result['kept_in_place'] = self._move_back_excluded(aside, excludes, exclude_paths)
+        return result
+
+    def _move_back_excluded(self, aside, excludes, exclude_paths):
+        """Paths the backup did not cover (excluded) go back from the moved-aside home into the restored home."""
+        moved = []
+        aside_paths = [p.replace(self.home, aside, 1) if _under(p, [self.home]) else None for p in exclude_paths]
+        stack = [(aside, [])]
+        while stack:
+            directory, parts = stack.pop()
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for entry in entries:
+                rel = parts + [entry.name]
+                if is_excluded(rel, excludes) or _under(entry.path, [p for p in aside_paths if p]):
+                    dst = os.path.join(self.home, *rel)
+                    if os.path.lexists(dst):
+                        continue  # the backup has something there; keep the old one aside
+                    _move(entry.path, dst)
+                    moved.append(os.path.join(*rel))
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel))
+        return sorted(moved)
+
+
+class BackendRestore:
+    """Restore the backend database from a verified dump."""
+
+    def __init__(self, cfg, backup_path, looker_home):
+        self.cfg = cfg
+        self.backup_path = os.path.abspath(backup_path)
+        self.home = looker_home
+        self.manifest_path = manifest_path_for(self.backup_path)
+
+    def run(self, check_mode=False):
+        if not os.path.exists(self.backup_path):
+            raise BackupError('the backup %s does not exist; check backup_path' % self.backup_path)
+        manifest = read_manifest(self.manifest_path)
+        sha, _size = verify_dump_file(self.backup_path, manifest)
+        if self.home:
+            refuse_if_running(self.home)
+        with _mysql.connect(self.cfg) as conn:
+            sessions = _mysql.list_sessions(conn, self.cfg.user)
+        if sessions:
+            raise BackupError('refusing to restore the backend: %d other session(s) of user %s are connected (%s). A '
+                              'Looker node may still be running: stop every node (and anything else using this user), '
+                              'then run again.' % (len(sessions), self.cfg.user,
+                                                   ', '.join('id %s from %s' % (s['id'], s['host']) for s in sessions[:10])))
+        result = {'changed': True, 'sha256': sha, 'backup_id': manifest.get('backup_id'),
+                  'tables': manifest.get('tables'), 'backend': self.cfg.to_result()}
+        if check_mode:
+            return result
+        with gzip.open(self.backup_path, 'rb') as gz:
+            loaded = _mysql.restore(self.cfg, gz)
+        expected = manifest.get('tables') or {}
+        if loaded['tables'] != expected:
+            raise BackupError('the restore loaded row counts %s but the manifest lists %s; check the server log'
+                              % (loaded['tables'], expected))
+        result['tables'] = loaded['tables']
+        return result
+
+
+def is_enospc(exc):
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC

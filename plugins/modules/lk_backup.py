@@ -1,0 +1,250 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: lk_backup
+short_description: Verified backup of a Looker home or of the Looker backend database
+version_added: 1.0.0
+description:
+  - Writes a verified backup before the encryption migration changes anything, as the migration procedure requires.
+  - With O(what=home), streams the Looker home into C(<dest_dir>/<backup_id>/<name>-looker-home.tar.gz) with the same
+    exclusions as the procedure's C(tar) command (GNU tar C(--exclude=NAME) semantics), plus a manifest
+    C(<name>-looker-home.manifest.json).
+  - With O(what=backend), writes a consistent logical dump of the MySQL backend database (one transaction with a
+    consistent snapshot) to C(<dest_dir>/<backup_id>/backend-<database>.sql.gz) plus C(backend-<database>.manifest.json).
+    No C(mysqldump) or other child process is used, so no password appears in any process argv.
+  - Files are written 0600 (directory 0700) atomically. The sha256 is computed while writing; afterwards the file is
+    read back, the sha256 recomputed and every archive member (or the whole dump) decompressed so that the gzip CRCs
+    are checked. RV(verified) is true only then.
+  - Before anything is created, the free space in O(dest_dir) is compared with an estimate of the backup size plus
+    O(free_space_margin_mb); the module refuses when it is not enough.
+  - A re-run with the same O(backup_id) finds the existing backup, verifies it against its manifest and reports no
+    change. An existing backup that does not verify is never overwritten; the module fails and says what to do.
+author:
+  - lookerops.encryption contributors (@lookerops)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - Computes the estimate and the free-space verdict, reads an existing backup, writes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: partial
+    details:
+      - The diff shows metadata only (path, size, sha256, counts).
+options:
+  what:
+    description:
+      - What to back up.
+    type: str
+    required: true
+    choices: [home, backend]
+  looker_home:
+    description:
+      - The Looker home directory (holding C(looker.jar)). Used with O(what=home).
+    type: path
+    default: /home/looker/looker
+  dest_dir:
+    description:
+      - Directory that receives C(<backup_id>/). Created 0700 when missing.
+    type: path
+    default: /var/backups/lookerops
+  backup_id:
+    description:
+      - Identifier of this backup (a run id); letters, digits, C(_), C(.) and C(-).
+    type: str
+    required: true
+  name:
+    description:
+      - Prefix of the home archive file names. Defaults to the node's hostname.
+    type: str
+  excludes:
+    description:
+      - GNU-tar-like exclude patterns. A pattern without C(/) excludes every path that has a component equal to
+        (or matching, with shell wildcards) the pattern; a pattern with C(/) matches a trailing run of components.
+      - The default is the list of the procedure's C(tar) command.
+    type: list
+    elements: str
+    default: [.cache, log, .tmp, .snapshots, looker.jar, authorized_keys, dr-log, core]
+  exclude_paths:
+    description:
+      - Absolute paths to leave out of the home archive (with everything below them), for example a key file that
+        an operator put inside the Looker home.
+    type: list
+    elements: path
+    default: []
+  free_space_margin_mb:
+    description:
+      - Free space (MiB) that must remain in O(dest_dir) beyond the estimated backup size.
+    type: int
+    default: 64
+  backend:
+    description:
+      - Connection to the Looker backend database (MySQL). Required with O(what=backend).
+      - Settings come from O(backend.creds_file), then O(backend.looker_db); explicit options override both.
+    type: dict
+    suboptions:
+      creds_file:
+        description:
+          - Looker's C(-d)/C(--internal-db-creds) YAML file (C(dialect), C(host), C(username), C(password),
+            C(database), C(port), optional C(ssl)), read on the node.
+        type: path
+      looker_db:
+        description:
+          - Looker's C(LOOKER_DB) value, C(dialect=mysql&host=..&username=..&password=..&database=..&port=..)
+            (values percent-decoded).
+        type: str
+      host:
+        description: Server host name or address.
+        type: str
+      port:
+        description: Server port; 3306 when given nowhere.
+        type: int
+      user:
+        description: User name.
+        type: str
+      password:
+        description: Password.
+        type: str
+      database:
+        description: Database name; C(looker) when given nowhere.
+        type: str
+      ssl:
+        description: Use TLS (verified against the system CAs, or O(backend.ssl_ca)).
+        type: bool
+      ssl_ca:
+        description: CA bundle to verify the server certificate with; implies O(backend.ssl).
+        type: path
+      connect_timeout:
+        description: Connect timeout in seconds.
+        type: int
+        default: 10
+requirements:
+  - PyMySQL on the node for O(what=backend) (C(python3-pymysql) on Debian).
+notes:
+  - Stop Looker before backing up its home, as the procedure says; the module does not stop it.
+seealso:
+  - module: lookerops.encryption.lk_restore
+'''
+
+EXAMPLES = r'''
+- name: Back up the Looker home
+  lookerops.encryption.lk_backup:
+    what: home
+    looker_home: /home/looker/looker
+    backup_id: "{{ lookerops_run_id }}"
+  become: true
+
+- name: Back up the backend database (once per cluster)
+  lookerops.encryption.lk_backup:
+    what: backend
+    backup_id: "{{ lookerops_run_id }}"
+    backend:
+      creds_file: /home/looker/looker/looker-db.yml
+  run_once: true
+  become: true
+'''
+
+RETURN = r'''
+path:
+  description: The archive or dump file.
+  returned: always
+  type: str
+manifest_path:
+  description: Its manifest (JSON).
+  returned: always
+  type: str
+sha256:
+  description: sha256 of the file (null in check mode when nothing exists yet).
+  returned: always
+  type: str
+size:
+  description: Size of the file in bytes.
+  returned: always
+  type: int
+files:
+  description: Number of regular files in the home archive.
+  returned: when what=home
+  type: int
+tables:
+  description: Row count per table of the dump.
+  returned: when what=backend
+  type: dict
+verified:
+  description: True when the file was read back and matched its manifest.
+  returned: always
+  type: bool
+estimate_bytes:
+  description: Estimated size used for the free-space check (null when an existing backup was found).
+  returned: always
+  type: int
+free_bytes:
+  description: Free bytes in the filesystem of O(dest_dir).
+  returned: always
+  type: int
+'''
+
+import socket
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
+    DEFAULT_EXCLUDES, BackendBackup, BackupError, HomeBackup, is_enospc,
+)
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
+    BackendConfig, BackendError, backend_argument_spec,
+)
+
+
+def argument_spec():
+    spec = {
+        'what': {'type': 'str', 'required': True, 'choices': ['home', 'backend']},
+        'looker_home': {'type': 'path', 'default': '/home/looker/looker'},
+        'dest_dir': {'type': 'path', 'default': '/var/backups/lookerops'},
+        'backup_id': {'type': 'str', 'required': True},
+        'name': {'type': 'str'},
+        'excludes': {'type': 'list', 'elements': 'str', 'default': list(DEFAULT_EXCLUDES)},
+        'exclude_paths': {'type': 'list', 'elements': 'path', 'default': []},
+        'free_space_margin_mb': {'type': 'int', 'default': 64},
+    }
+    spec.update(backend_argument_spec())
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_if=[('what', 'backend', ('backend',))])
+    params = module.params
+    margin = params['free_space_margin_mb'] * 1024 * 1024
+    try:
+        if params['what'] == 'home':
+            job = HomeBackup(params['looker_home'], params['dest_dir'], params['backup_id'],
+                             params['name'] or socket.gethostname(), params['excludes'], params['exclude_paths'], margin)
+        else:
+            job = BackendBackup(BackendConfig.from_params(params['backend']), params['dest_dir'], params['backup_id'], margin)
+        result = job.run(check_mode=module.check_mode)
+    except (BackupError, BackendError) as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        if is_enospc(exc):
+            module.fail_json(msg='the filesystem of %s filled up while writing the backup (the partial file was removed): '
+                                 'free space there or choose another dest_dir (lookerops_backup_dir)' % params['dest_dir'])
+        module.fail_json(msg='backup failed: %s' % exc, exception=traceback.format_exc())
+    if result['changed']:
+        result['diff'] = {
+            'before': {'path': result['path'], 'state': 'absent'},
+            'after': {'path': result['path'], 'state': 'present', 'sha256': result.get('sha256'), 'size': result.get('size'),
+                      'files': result.get('files'), 'tables': result.get('tables')},
+        }
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,195 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: lk_restore
+short_description: Restore a Looker home or the Looker backend database from a verified lk_backup backup
+version_added: 1.0.0
+description:
+  - Restores a backup written by M(lookerops.encryption.lk_backup). The file is first checked against its manifest
+    (sha256, complete decompression); nothing is touched when it does not match.
+  - Refuses while a Looker JVM is running from O(looker_home) (the pid in C(.tmp/looker.pid) is alive).
+  - With O(what=home), the archive is extracted next to the home (ownership and modes as in the archive; run as
+    root), the current home is renamed to C(<looker_home>.pre-restore-<backup_id>-<UTC timestamp>) and the restored
+    tree takes its place. Paths the backup excluded (C(looker.jar), C(log), C(.tmp), ...) are then moved back from
+    the renamed home, so they stay as they were. Nothing is deleted; whatever was replaced or removed stays in the
+    C(.pre-restore-) directory.
+  - With O(what=backend), every table in the dump is dropped and recreated in the configured database (tables that
+    are not in the dump are left alone), with foreign key checks off during the load. Refuses while other sessions
+    of the backend user are connected (a Looker node may still be running).
+  - A restore always reports a change; it is meant to be run on purpose, not on every play.
+author:
+  - lookerops.encryption contributors (@lookerops)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - Verifies the backup and the preconditions, reports what would be done, changes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+options:
+  what:
+    description:
+      - What to restore.
+    type: str
+    required: true
+    choices: [home, backend]
+  backup_path:
+    description:
+      - The C(.tar.gz) (home) or C(.sql.gz) (backend) file; its C(.manifest.json) must sit beside it.
+    type: path
+    required: true
+  looker_home:
+    description:
+      - The Looker home to restore (O(what=home)) or whose Looker must not be running (both).
+    type: path
+    default: /home/looker/looker
+  keep_replaced:
+    description:
+      - Keep whatever the restore replaces or removes. Always true in effect; V(false) is refused so that a restore
+        never deletes anything.
+    type: bool
+    default: true
+  backend:
+    description:
+      - Connection to the Looker backend database (MySQL). Required with O(what=backend).
+      - Settings come from O(backend.creds_file), then O(backend.looker_db); explicit options override both.
+    type: dict
+    suboptions:
+      creds_file:
+        description:
+          - Looker's C(-d)/C(--internal-db-creds) YAML file, read on the node.
+        type: path
+      looker_db:
+        description:
+          - Looker's C(LOOKER_DB) value, C(dialect=mysql&host=..&username=..&password=..&database=..&port=..).
+        type: str
+      host:
+        description: Server host name or address.
+        type: str
+      port:
+        description: Server port; 3306 when given nowhere.
+        type: int
+      user:
+        description: User name.
+        type: str
+      password:
+        description: Password.
+        type: str
+      database:
+        description: Database name; C(looker) when given nowhere.
+        type: str
+      ssl:
+        description: Use TLS (verified against the system CAs, or O(backend.ssl_ca)).
+        type: bool
+      ssl_ca:
+        description: CA bundle to verify the server certificate with; implies O(backend.ssl).
+        type: path
+      connect_timeout:
+        description: Connect timeout in seconds.
+        type: int
+        default: 10
+requirements:
+  - PyMySQL on the node for O(what=backend) (C(python3-pymysql) on Debian).
+seealso:
+  - module: lookerops.encryption.lk_backup
+'''
+
+EXAMPLES = r'''
+- name: Restore the Looker home from the pre-migration backup
+  lookerops.encryption.lk_restore:
+    what: home
+    backup_path: /var/backups/lookerops/run1/looker1-looker-home.tar.gz
+    looker_home: /home/looker/looker
+  become: true
+
+- name: Restore the backend database
+  lookerops.encryption.lk_restore:
+    what: backend
+    backup_path: /var/backups/lookerops/run1/backend-looker.sql.gz
+    backend:
+      creds_file: /home/looker/looker/looker-db.yml
+  run_once: true
+  become: true
+'''
+
+RETURN = r'''
+sha256:
+  description: sha256 of the backup file (matched its manifest).
+  returned: always
+  type: str
+backup_id:
+  description: The backup id from the manifest.
+  returned: always
+  type: str
+moved_aside:
+  description: Where the previous home was moved (null when there was none).
+  returned: when what=home
+  type: str
+kept_in_place:
+  description: Paths (relative to the home) that the backup excluded and that were kept from the previous home.
+  returned: when what=home
+  type: list
+  elements: str
+files:
+  description: Number of regular files restored.
+  returned: when what=home
+  type: int
+tables:
+  description: Rows loaded per table.
+  returned: when what=backend
+  type: dict
+'''
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
+    BackendRestore, BackupError, HomeRestore,
+)
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
+    BackendConfig, BackendError, backend_argument_spec,
+)
+
+
+def argument_spec():
+    spec = {
+        'what': {'type': 'str', 'required': True, 'choices': ['home', 'backend']},
+        'backup_path': {'type': 'path', 'required': True},
+        'looker_home': {'type': 'path', 'default': '/home/looker/looker'},
+        'keep_replaced': {'type': 'bool', 'default': True},
+    }
+    spec.update(backend_argument_spec())
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_if=[('what', 'backend', ('backend',))])
+    params = module.params
+    if not params['keep_replaced']:
+        module.fail_json(msg='keep_replaced=false is not supported: a restore never deletes what it replaces. Remove the '
+                             '.pre-restore- directory yourself once you no longer need it.')
+    try:
+        if params['what'] == 'home':
+            job = HomeRestore(params['backup_path'], params['looker_home'])
+        else:
+            job = BackendRestore(BackendConfig.from_params(params['backend']), params['backup_path'], params['looker_home'])
+        result = job.run(check_mode=module.check_mode)
+    except (BackupError, BackendError) as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg='restore failed: %s' % exc, exception=traceback.format_exc())
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
