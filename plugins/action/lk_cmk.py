@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of lookerops.encryption.lk_cmk: decides the CMK on the controller, keeps its escrow, then runs the module.
+
+The key reaches the node only as the module's no_log ``key`` argument inside the module payload;
+it is never echoed in the result.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
+    SOURCE_ARGSPEC,
+    CmkSourceError,
+    loaded_vault_secrets,
+    resolve_cmk,
+)
+
+MODULE = 'lookerops.encryption.lk_cmk'
+
+ACTION_ARGSPEC = dict(
+    SOURCE_ARGSPEC,
+    generate=dict(type='bool', default=True),
+    deliver=dict(type='bool', default=True),
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        module_args = dict(self._task.args)
+        action_args = {name: module_args.pop(name) for name in list(ACTION_ARGSPEC) if name in module_args}
+        validation = ArgumentSpecValidator(ACTION_ARGSPEC).validate(action_args)
+        if validation.error_messages:
+            result.update(failed=True, msg='Invalid arguments: %s' % '; '.join(validation.error_messages))
+            return result
+        params = validation.validated_parameters
+        state = module_args.get('state') or 'present'
+        expected_kcv = module_args.get('expected_kcv')
+        if expected_kcv is not None and not is_kcv(expected_kcv):
+            result.update(failed=True, msg="expected_kcv must look like 'kcv1:' followed by 16 hex digits (as returned by lk_cmk).")
+            return result
+        check_mode = bool(self._task.check_mode)
+
+        try:
+            if state == 'validated' and expected_kcv is not None and params['key'] is None:
+                source = None
+            else:
+                source = resolve_cmk(
+                    key=params['key'],
+                    escrow=params['escrow'],
+                    escrow_path=params['escrow_path'],
+                    escrow_vault_id=params['escrow_vault_id'],
+                    escrow_waiver=params['escrow_waiver'],
+                    secrets=loaded_vault_secrets(self._loader),
+                    generate=params['generate'] and state == 'present',
+                    # state=validated never writes anything, not even the escrow.
+                    check_mode=check_mode or state == 'validated',
+                )
+        except (CmkSourceError, KeyMaterialError) as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        except OSError as exc:
+            result.update(failed=True, msg='Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror))
+            return result
+
+        facts = {}
+        if source is not None:
+            if expected_kcv is not None and expected_kcv != source.kcv:
+                result.update(failed=True, msg='The CMK has %s but expected_kcv is %s; nothing was sent to the node.' % (source.kcv, expected_kcv))
+                return result
+            facts = source.facts()
+            if state == 'validated':
+                # Nothing was or would be written.
+                facts['escrow_written'] = False
+                facts['generated'] = False
+            expected_kcv = source.kcv
+        else:
+            facts = {'kcv': expected_kcv, 'generated': False, 'escrow_path': None, 'escrow_written': False, 'escrow_verified': False}
+
+        if not params['deliver']:
+            result.update(facts)
+            result['changed'] = bool(facts['escrow_written'])
+            return result
+
+        module_args['expected_kcv'] = expected_kcv
+        if state == 'present':
+            module_args['key'] = source.key_text
+        else:
+            module_args.pop('key', None)
+        module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        result.update(module_result)
+        result.update(facts)
+        result['changed'] = bool(module_result.get('changed')) or bool(facts['escrow_written'])
+        return result

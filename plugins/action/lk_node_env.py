@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of lookerops.encryption.lk_node_env: for mode key_env, supplies the CMK from `key` or the escrow (never generates)."""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
+    SOURCE_ARGSPEC,
+    CmkSourceError,
+    loaded_vault_secrets,
+    resolve_cmk,
+)
+
+MODULE = 'lookerops.encryption.lk_node_env'
+# `key` stays a module argument (no_log there); the escrow options are consumed here.
+CONTROLLER_ONLY = ('escrow', 'escrow_path', 'escrow_vault_id', 'escrow_waiver')
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        module_args = dict(self._task.args)
+        source_args = {name: module_args.pop(name) for name in list(SOURCE_ARGSPEC) if name in module_args}
+        validation = ArgumentSpecValidator(SOURCE_ARGSPEC).validate(source_args)
+        if validation.error_messages:
+            result.update(failed=True, msg='Invalid arguments: %s' % '; '.join(validation.error_messages))
+            return result
+        params = validation.validated_parameters
+        facts = {}
+        if module_args.get('mode') == 'key_env':
+            try:
+                source = resolve_cmk(
+                    key=params['key'],
+                    escrow=params['escrow'],
+                    escrow_path=params['escrow_path'],
+                    escrow_vault_id=params['escrow_vault_id'],
+                    escrow_waiver=params['escrow_waiver'],
+                    secrets=loaded_vault_secrets(self._loader),
+                    generate=False,
+                    check_mode=bool(self._task.check_mode),
+                )
+            except (CmkSourceError, KeyMaterialError) as exc:
+                result.update(failed=True, msg=str(exc))
+                return result
+            except OSError as exc:
+                result.update(failed=True, msg='Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror))
+                return result
+            expected = module_args.get('expected_kcv')
+            if expected is not None and expected != source.kcv:
+                result.update(failed=True, msg='The CMK has %s but expected_kcv is %s; nothing was sent to the node.' % (source.kcv, expected))
+                return result
+            module_args['key'] = source.key_text
+            module_args['expected_kcv'] = source.kcv
+            facts = {'escrow_path': source.escrow_path, 'escrow_verified': source.escrow_verified, 'escrow_written': source.escrow_written}
+        elif params['key'] is not None:
+            result.update(failed=True, msg='key is only used with mode=key_env; remove it for mode=%s.' % module_args.get('mode'))
+            return result
+        module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        result.update(module_result)
+        if 'setting_mode' in module_result:
+            # exit_json() put the file mode of `path` into `mode`; `mode` is documented as the setting mode.
+            result['cfg_file_mode'] = module_result.get('mode')
+            result['mode'] = module_result['setting_mode']
+        result.update(facts)
+        if facts.get('escrow_written'):
+            result['changed'] = True
+        return result
