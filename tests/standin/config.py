@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Stand-in tunables, read from the JSON file named by LOOKER_STANDIN_CONFIG."""
+
+from __future__ import annotations
+
+import json
+import os
+
+DEFAULTS = {
+    'release': '23.0.0',
+    'start_seconds': 0.5,
+    'stop_seconds': 0.5,
+    'migrate_seconds': 1.0,
+    'live_window_seconds': 60.0,
+    'heartbeat_seconds': 5.0,
+    'crash_midway': False,
+    'rotate_log_on_migrate': False,
+    'records': 10,
+}
+
+
+def load_config(path=None):
+    """Tunables merged over the defaults; a missing file means all defaults."""
+    path = path or os.environ.get('LOOKER_STANDIN_CONFIG')
+    conf = dict(DEFAULTS)
+    if path and os.path.exists(path):
+        with open(path, encoding='utf-8') as handle:
+            data = json.load(handle)
+        unknown = sorted(set(data) - set(DEFAULTS))
+        if unknown:
+            raise ValueError('unknown stand-in tunables in %s: %s' % (path, ', '.join(unknown)))
+        conf.update(data)
+    return conf
