@@ -199,6 +199,9 @@ class NodeEnvBackend:
         if not key_file or not os.path.isabs(key_file):
             raise NodeEnvError('mode=key_file needs key_file, an absolute path of the key file on the node.')
         info = read_key_file(key_file)
+        if self.check_mode and (not info['exists'] or info['invalid'] is None):
+            # In check mode lk_cmk has not written (or fixed) the key file yet: judge the block only.
+            return info['kcv'] if info['exists'] else None
         if not info['exists']:
             raise NodeEnvError('The key file %s does not exist; put the CMK there first with lookerops.encryption.lk_cmk.' % key_file)
         if info['invalid']:

@@ -1,0 +1,131 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lk_fence
+short_description: Set or remove the .deploying fence of a Looker node
+version_added: 0.1.0
+description:
+  - While C(.deploying) exists in the Looker home, Looker's startup script refuses to start Looker; it is the documented fence that
+    also keeps supervisors (systemd, SysV, monit) from starting Looker behind the back of a migration.
+  - The fence written by this module holds C(lookerops.encryption run <run_id>) and belongs to the Looker user.
+  - O(state=present) fails when a C(.deploying) exists that this run did not write (someone else is deploying).
+  - O(state=absent) removes only this run's fence, unless O(force=true).
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Decides C(changed) from reads only.
+  diff_mode:
+    support: full
+    details: Presence and content of the fence.
+  platform:
+    support: full
+    platforms: posix
+options:
+  looker_home:
+    description: Looker directory on the node, holding C(looker.jar), C(looker-dependencies.jar) and the startup script C(looker).
+    type: path
+    default: /home/looker/looker
+  looker_user:
+    description: The user that runs Looker. Looker commands run as this user (HOME, USER, LOGNAME of that user, cwd O(looker_home)).
+    type: str
+    default: looker
+  java:
+    description:
+      - The C(java) command for Looker tasks. An absolute path also puts its directory first on the PATH of Looker commands, so
+        that the startup script (which calls plain C(java)) uses the same one.
+    type: str
+    default: java
+  looker_port:
+    description:
+      - Port of Looker's web server, for C(/alive) and the stop call on 127.0.0.1.
+      - Default from the effective settings, C(--port) in C(LOOKERARGS), else C(LOOKERPORT), else 9999.
+    type: int
+  looker_path:
+    description:
+      - PATH for Looker commands. Default the Looker user's login PATH (C(/bin/sh -l)), else C(/usr/local/bin:/usr/bin:/bin).
+    type: str
+  state:
+    description: Whether this run's fence should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  run_id:
+    description: Identifier of this run, written into the fence.
+    type: str
+    required: true
+  force:
+    description: With O(state=absent), remove a C(.deploying) file that this run did not write.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Fence the node for this run
+  lookerops.encryption.lk_fence:
+    run_id: "{{ lookerops_run_id }}"
+  become: true
+
+- name: Remove this run's fence
+  lookerops.encryption.lk_fence:
+    run_id: "{{ lookerops_run_id }}"
+    state: absent
+  become: true
+"""
+
+RETURN = r"""
+path:
+  description: Path of the fence file.
+  returned: always
+  type: str
+  sample: /home/looker/looker/.deploying
+before:
+  description: The fence before the task (present, content, collection, run_id, ours).
+  returned: always
+  type: dict
+fence:
+  description: The fence after the task.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
+    LookerNodeError,
+    OperationFailed,
+    fence_op,
+    node_argument_spec,
+    node_from_params,
+)
+
+
+def main():
+    argument_spec = node_argument_spec()
+    argument_spec.update(
+        state={'type': 'str', 'choices': ['present', 'absent'], 'default': 'present'},
+        run_id={'type': 'str', 'required': True},
+        force={'type': 'bool', 'default': False},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    node = node_from_params(module.params)
+    try:
+        result = fence_op(node, module.params['state'], module.params['run_id'], force=module.params['force'],
+                          check_mode=module.check_mode)
+    except OperationFailed as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    except LookerNodeError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

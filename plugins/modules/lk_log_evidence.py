@@ -1,0 +1,139 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lk_log_evidence
+short_description: Find lines in a Looker node's log since a point in time
+version_added: 0.1.0
+description:
+  - Reads C(log/looker.log) and its rotated files C(looker.log.YYYYMMDD) and C(looker.log.YYYYMMDD.gz), keeps the entries whose
+    leading timestamp (C(YYYY-MM-DD HH:MM:SS.mmm +0000)) is at or after O(since) (continuation lines stay with their entry), in
+    time order, and returns those matching O(pattern).
+  - The procedure's evidence of the migration is C(grep GCM log/looker.log); that is the default pattern.
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Only reads.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+options:
+  looker_home:
+    description: Looker directory on the node, holding C(looker.jar), C(looker-dependencies.jar) and the startup script C(looker).
+    type: path
+    default: /home/looker/looker
+  looker_user:
+    description: The user that runs Looker. Looker commands run as this user (HOME, USER, LOGNAME of that user, cwd O(looker_home)).
+    type: str
+    default: looker
+  java:
+    description:
+      - The C(java) command for Looker tasks. An absolute path also puts its directory first on the PATH of Looker commands, so
+        that the startup script (which calls plain C(java)) uses the same one.
+    type: str
+    default: java
+  looker_port:
+    description:
+      - Port of Looker's web server, for C(/alive) and the stop call on 127.0.0.1.
+      - Default from the effective settings, C(--port) in C(LOOKERARGS), else C(LOOKERPORT), else 9999.
+    type: int
+  looker_path:
+    description:
+      - PATH for Looker commands. Default the Looker user's login PATH (C(/bin/sh -l)), else C(/usr/local/bin:/usr/bin:/bin).
+    type: str
+  since:
+    description: UTC time, C(YYYY-MM-DD HH:MM:SS) or ISO 8601 (with C(Z) or an offset).
+    type: str
+    required: true
+  pattern:
+    description: Python regular expression searched in each line.
+    type: str
+    default: GCM
+  required:
+    description: Fail when no line matches.
+    type: bool
+    default: true
+notes:
+  - Only Looker's text log format is read (not C(--log-format=json)).
+"""
+
+EXAMPLES = r"""
+- name: Prove the migration in the log
+  lookerops.encryption.lk_log_evidence:
+    since: "{{ migration_started_at }}"
+    pattern: "AES-GCM-256"
+  become: true
+"""
+
+RETURN = r"""
+matched:
+  description: The matching lines, in time order.
+  returned: always
+  type: list
+  elements: str
+count:
+  description: Number of matching lines.
+  returned: always
+  type: int
+files:
+  description: Log files scanned.
+  returned: always
+  type: list
+  elements: str
+file_errors:
+  description: Files that could not be read (path, error).
+  returned: always
+  type: list
+  elements: dict
+since:
+  description: The O(since) time used, in UTC.
+  returned: always
+  type: str
+lines_since:
+  description: Number of log lines at or after O(since).
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
+    LookerNodeError,
+    OperationFailed,
+    log_evidence,
+    node_argument_spec,
+    node_from_params,
+)
+
+
+def main():
+    argument_spec = node_argument_spec()
+    argument_spec.update(
+        since={'type': 'str', 'required': True},
+        pattern={'type': 'str', 'default': 'GCM'},
+        required={'type': 'bool', 'default': True},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    node = node_from_params(params)
+    try:
+        result = log_evidence(node, params['since'], pattern=params['pattern'], required=params['required'])
+    except OperationFailed as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    except LookerNodeError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

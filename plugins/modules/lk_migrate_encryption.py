@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lk_migrate_encryption
+short_description: Run Looker's migrate_encryption task on a stopped node
+version_added: 0.1.0
+description:
+  - Runs C(java -jar looker.jar migrate_encryption [-d CREDS]) as the Looker user in the Looker home, after sourcing
+    C(lookerstart.cfg) in C(/bin/sh), so the JVM gets exactly the key settings Looker's startup script would give it. No secret is
+    ever in argv.
+  - Run it on ONE node after every node of the cluster is stopped. Refuses when Looker runs on this node or another
+    C(looker.jar) task runs.
+  - When Looker answers that other live nodes are connected to the backend database (a node stopped less than a minute ago),
+    retries with backoff up to O(retries) times, reporting every attempt.
+  - Maps the documented errors (no C(migrate_encryption) task before 6.4, missing backing keystore, wrong key size, key file not
+    C(0400)) to a failure naming cause and remedy; any other non-zero exit fails with rc, stderr tail and log lines.
+  - On O(timeout) the task is never stopped, because stopping it midway can corrupt the internal database; the module fails and
+    names its pid. It runs in its own session, so it outlives the module.
+  - Success returns the log lines written during the run (found by log position, safe across a log rotation) and the
+    C(Starting migration from AES-128-CBC Legacy to AES-GCM-256) line; without that line (exit 0) the database was already
+    migrated and nothing changed.
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Checks the preconditions and reports the command it would run; runs nothing.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+options:
+  looker_home:
+    description: Looker directory on the node, holding C(looker.jar), C(looker-dependencies.jar) and the startup script C(looker).
+    type: path
+    default: /home/looker/looker
+  looker_user:
+    description: The user that runs Looker. Looker commands run as this user (HOME, USER, LOGNAME of that user, cwd O(looker_home)).
+    type: str
+    default: looker
+  java:
+    description:
+      - The C(java) command for Looker tasks. An absolute path also puts its directory first on the PATH of Looker commands, so
+        that the startup script (which calls plain C(java)) uses the same one.
+    type: str
+    default: java
+  looker_port:
+    description:
+      - Port of Looker's web server, for C(/alive) and the stop call on 127.0.0.1.
+      - Default from the effective settings, C(--port) in C(LOOKERARGS), else C(LOOKERPORT), else 9999.
+    type: int
+  looker_path:
+    description:
+      - PATH for Looker commands. Default the Looker user's login PATH (C(/bin/sh -l)), else C(/usr/local/bin:/usr/bin:/bin).
+    type: str
+  creds_file:
+    description:
+      - Credentials YAML passed as C(-d). Default the C(-d)/C(--internal-db-creds) of the node's C(LOOKERARGS) (the procedure
+        requires the same option as the startup). V(none) runs without C(-d).
+    type: str
+  extra_args:
+    description: Further arguments after the task (and C(-d)).
+    type: list
+    elements: str
+    default: []
+  jvm_args:
+    description: JVM options placed before C(-jar) (the procedure runs plain C(java -jar)).
+    type: list
+    elements: str
+    default: []
+  retries:
+    description: How many times to retry on the other-live-nodes answer.
+    type: int
+    default: 10
+  retry_delay:
+    description: Seconds before the first retry.
+    type: float
+    default: 10
+  retry_backoff:
+    description: Factor applied to the delay after each retry.
+    type: float
+    default: 1.5
+  retry_max_delay:
+    description: Upper bound of one delay, in seconds.
+    type: float
+    default: 60
+  timeout:
+    description: Seconds for the whole run, retries included. On timeout the task is left running.
+    type: int
+    default: 3600
+  task_scope:
+    description:
+      - Which running Looker tasks make the module refuse. V(host) any C(java -jar looker.jar TASK) process on the host.
+        V(install) only those running this node's C(looker.jar) (the same file, resolved in the task's own mount namespace),
+        for hosts that run several Looker installations.
+    type: str
+    choices: [host, install]
+    default: host
+  require_key_settings:
+    description: Refuse when C(lookerstart.cfg) gives Looker no key settings (or sets them without C(export)).
+    type: bool
+    default: true
+seealso:
+  - module: lookerops.encryption.lk_stop_cluster
+  - module: lookerops.encryption.lk_log_evidence
+"""
+
+EXAMPLES = r"""
+- name: Migrate the internal database to AES-256-GCM (one node, cluster stopped)
+  lookerops.encryption.lk_migrate_encryption:
+  become: true
+  run_once: true
+  register: migration
+
+- name: Without -d although LOOKERARGS has one
+  lookerops.encryption.lk_migrate_encryption:
+    creds_file: none
+  become: true
+"""
+
+RETURN = r"""
+changed:
+  description: True when the run wrote the migration start line.
+  returned: always
+  type: bool
+command:
+  description: The argv run (no secrets in it).
+  returned: always
+  type: list
+  elements: str
+  sample: ["java", "-jar", "looker.jar", "migrate_encryption", "-d", "/home/looker/looker/looker-db.yml"]
+creds_file:
+  description: The C(-d) file used, or null.
+  returned: always
+  type: str
+attempts:
+  description: One entry per attempt, C(attempt), C(rc), C(seconds), C(live_nodes).
+  returned: always
+  type: list
+  elements: dict
+log_lines:
+  description: Log lines Looker wrote during the last attempt.
+  returned: always
+  type: list
+  elements: str
+migration_started:
+  description: The C(Starting migration from AES-128-CBC Legacy to AES-GCM-256) line, or null.
+  returned: always
+  type: str
+already_migrated:
+  description: True when the task exited 0 without starting a migration.
+  returned: always
+  type: bool
+duration_seconds:
+  description: Seconds the run took, retries included.
+  returned: always
+  type: float
+rc:
+  description: Exit code of the last attempt.
+  returned: when the task ended
+  type: int
+stderr_tail:
+  description: Last lines of the task's stderr.
+  returned: failure
+  type: list
+  elements: str
+error:
+  description: Identifier of the documented error met (task_not_found, missing_keystore, key_size, key_file_mode).
+  returned: failure, for a documented error
+  type: str
+pid:
+  description: Pid of the task left running after a timeout.
+  returned: failure, on timeout
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
+    LookerNodeError,
+    OperationFailed,
+    migrate_encryption,
+    node_argument_spec,
+    node_from_params,
+)
+
+
+def main():
+    argument_spec = node_argument_spec()
+    argument_spec.update(
+        creds_file={'type': 'str'},
+        extra_args={'type': 'list', 'elements': 'str', 'default': []},
+        jvm_args={'type': 'list', 'elements': 'str', 'default': []},
+        retries={'type': 'int', 'default': 10},
+        retry_delay={'type': 'float', 'default': 10},
+        retry_backoff={'type': 'float', 'default': 1.5},
+        retry_max_delay={'type': 'float', 'default': 60},
+        timeout={'type': 'int', 'default': 3600},
+        require_key_settings={'type': 'bool', 'default': True},
+        task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    node = node_from_params(params)
+    try:
+        result = migrate_encryption(node, creds_file=params['creds_file'], extra_args=params['extra_args'],
+                                    jvm_args=params['jvm_args'], retries=params['retries'],
+                                    retry_delay=params['retry_delay'], retry_backoff=params['retry_backoff'],
+                                    retry_max_delay=params['retry_max_delay'], timeout=params['timeout'],
+                                    require_key_settings=params['require_key_settings'], check_mode=module.check_mode,
+                                    task_scope=params['task_scope'])
+    except OperationFailed as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    except LookerNodeError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,219 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lk_node_info
+short_description: Read-only facts about a customer-hosted Looker node
+version_added: 0.1.0
+description:
+  - Reports the layout of a Looker node (home, C(looker.jar), C(looker-dependencies.jar), startup script), the release read from
+    the C(looker.jar) manifest, the effective settings obtained by sourcing C(lookerstart.cfg) in C(/bin/sh) as the Looker user
+    (C(LOOKERARGS), C(LOOKERPORT), C(JAVAARGS) and which key variables are set), the pid in C(.tmp/looker.pid) and whether it is a
+    live Looker process, the C(/alive) probe, running Looker tasks, the C(.deploying) fence, process supervisors, a summary of the
+    key settings and the collection marker C(.lookerops-encryption.json).
+  - Never reports a key value; C(LKR_MASTER_KEY_ENV) and C(LOOKER_DB) are reported by presence only.
+  - Runs as root on the node (C(become=true)); it sources C(lookerstart.cfg) as the Looker user, never as root.
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+options:
+  looker_home:
+    description: Looker directory on the node, holding C(looker.jar), C(looker-dependencies.jar) and the startup script C(looker).
+    type: path
+    default: /home/looker/looker
+  looker_user:
+    description: The user that runs Looker. Looker commands run as this user (HOME, USER, LOGNAME of that user, cwd O(looker_home)).
+    type: str
+    default: looker
+  java:
+    description:
+      - The C(java) command for Looker tasks. An absolute path also puts its directory first on the PATH of Looker commands, so
+        that the startup script (which calls plain C(java)) uses the same one.
+    type: str
+    default: java
+  looker_port:
+    description:
+      - Port of Looker's web server, for C(/alive) and the stop call on 127.0.0.1.
+      - Default from the effective settings, C(--port) in C(LOOKERARGS), else C(LOOKERPORT), else 9999.
+    type: int
+  looker_path:
+    description:
+      - PATH for Looker commands. Default the Looker user's login PATH (C(/bin/sh -l)), else C(/usr/local/bin:/usr/bin:/bin).
+    type: str
+  run_id:
+    description: When given, the C(ours) field of RV(fence) tells whether the C(.deploying) fence was written by this run.
+    type: str
+notes:
+  - C(lookerstart.cfg) is sourced (executed) by C(/bin/sh) in a subshell as the Looker user, as Looker's startup script does.
+seealso:
+  - module: lookerops.encryption.lk_fence
+"""
+
+EXAMPLES = r"""
+- name: Gather facts about the Looker node
+  lookerops.encryption.lk_node_info:
+  become: true
+  register: looker_node
+
+- name: Show the release and whether the node answers
+  ansible.builtin.debug:
+    msg: "{{ looker_node.release }} {{ looker_node.alive.state }}"
+"""
+
+RETURN = r"""
+changed:
+  description: Always false.
+  returned: always
+  type: bool
+looker_home:
+  description: The Looker home examined.
+  returned: always
+  type: str
+looker_user:
+  description: The Looker user.
+  returned: always
+  type: str
+user_exists:
+  description: Whether the Looker user exists.
+  returned: always
+  type: bool
+home_exists:
+  description: Whether O(looker_home) is a directory.
+  returned: always
+  type: bool
+jar_present:
+  description: Whether C(looker.jar) is present.
+  returned: always
+  type: bool
+dependencies_jar_present:
+  description: Whether C(looker-dependencies.jar) is present.
+  returned: always
+  type: bool
+startup_script_present:
+  description: Whether the startup script C(looker) is present.
+  returned: always
+  type: bool
+lookerstart_cfg_present:
+  description: Whether C(lookerstart.cfg) is present.
+  returned: always
+  type: bool
+release:
+  description: Release from C(META-INF/MANIFEST.MF) of C(looker.jar) (first of Implementation-Version, Looker-Version, Bundle-Version); null when unreadable.
+  returned: always
+  type: str
+  sample: "24.0.12"
+settings:
+  description: Effective settings from sourcing C(lookerstart.cfg); null when they could not be read (see RV(settings_error)).
+  returned: always
+  type: dict
+  sample: {"lookerargs": "--clustered -H node1 -d /home/looker/looker/looker-db.yml", "port": 9999, "clustered": true}
+settings_error:
+  description: Why the settings could not be read, or null.
+  returned: always
+  type: str
+clustered:
+  description: Whether C(LOOKERARGS) has C(--clustered).
+  returned: always
+  type: bool
+host_id:
+  description: The C(-H)/C(--hostname) value of C(LOOKERARGS).
+  returned: always
+  type: str
+creds_file:
+  description: The C(-d)/C(--internal-db-creds) file of C(LOOKERARGS), made absolute against the Looker home.
+  returned: always
+  type: str
+shared_storage_dir:
+  description: The C(--shared-storage-dir) value of C(LOOKERARGS).
+  returned: always
+  type: str
+no_ssl:
+  description: Whether C(LOOKERARGS) has C(--no-ssl) (then C(/alive) is plain http).
+  returned: always
+  type: bool
+port:
+  description: Port used for C(/alive).
+  returned: always
+  type: int
+pid:
+  description: The pid in C(.tmp/looker.pid), or null.
+  returned: always
+  type: int
+pid_alive:
+  description: Whether that pid is a live process whose command line mentions C(looker.jar).
+  returned: always
+  type: bool
+stale:
+  description: True when a pid file exists but its process is gone (a stale pid file).
+  returned: always
+  type: bool
+alive:
+  description: The C(/alive) probe, C(state) up (HTTP 200), refused, or error with C(detail).
+  returned: always
+  type: dict
+  sample: {"state": "refused", "status": null, "detail": "connection refused", "url": "https://127.0.0.1:9999/alive"}
+key:
+  description:
+    - Key settings summary, C(mode) file, env, aws, multiple or none; C(not_exported) lists variables set but not exported;
+      C(key_file) the path, existence, octal mode and owner of the C(LKR_MASTER_KEY_FILE) file. Never a key value.
+  returned: always
+  type: dict
+running_tasks:
+  description: Processes running C(java -jar looker.jar TASK) with a task other than start (pid, task, user, jar).
+  returned: always
+  type: list
+  elements: dict
+fence:
+  description: The C(.deploying) fence, C(present), C(content), C(collection) (written by this collection), C(run_id), C(ours).
+  returned: always
+  type: dict
+supervisors:
+  description: Supervisors found that can restart Looker (kind systemd, sysv or monit, and the path).
+  returned: always
+  type: list
+  elements: dict
+marker:
+  description: Content of the collection marker C(.lookerops-encryption.json) in the Looker home, or null.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
+    LookerNodeError,
+    OperationFailed,
+    node_info,
+    node_argument_spec,
+    node_from_params,
+)
+
+
+def main():
+    argument_spec = node_argument_spec()
+    argument_spec.update(run_id={'type': 'str'})
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    node = node_from_params(module.params)
+    try:
+        result = node_info(node, run_id=module.params['run_id'])
+    except (LookerNodeError, OperationFailed) as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lk_start
+short_description: Start Looker on a node with its startup script and wait until /alive answers
+version_added: 0.1.0
+description:
+  - Does nothing when C(/alive) already answers HTTP 200.
+  - Refuses while C(.deploying) exists, unless O(unfence=true), which removes this run's fence (never someone else's) first.
+  - Runs C(./looker start) as the Looker user in the Looker home (the script sources C(lookerstart.cfg) itself), does not trust
+    its exit code (run by dash it exits 0 even when the JVM refused to start), and polls C(/alive) until O(timeout).
+  - When the Looker process dies and the log says C(Looker can not start because:), fails at once with that line and its remedy.
+  - On any failure gathers the evidence (log lines written since the start, pid state, C(/alive) probe, script output) and fails
+    once with all of it. A Looker that is still starting is never killed.
+  - When a live Looker pid exists but C(/alive) does not answer yet (a node still starting), the script is not run again; the
+    module only waits.
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports whether it would start (and unfence) from reads only.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+options:
+  looker_home:
+    description: Looker directory on the node, holding C(looker.jar), C(looker-dependencies.jar) and the startup script C(looker).
+    type: path
+    default: /home/looker/looker
+  looker_user:
+    description: The user that runs Looker. Looker commands run as this user (HOME, USER, LOGNAME of that user, cwd O(looker_home)).
+    type: str
+    default: looker
+  java:
+    description:
+      - The C(java) command for Looker tasks. An absolute path also puts its directory first on the PATH of Looker commands, so
+        that the startup script (which calls plain C(java)) uses the same one.
+    type: str
+    default: java
+  looker_port:
+    description:
+      - Port of Looker's web server, for C(/alive) and the stop call on 127.0.0.1.
+      - Default from the effective settings, C(--port) in C(LOOKERARGS), else C(LOOKERPORT), else 9999.
+    type: int
+  looker_path:
+    description:
+      - PATH for Looker commands. Default the Looker user's login PATH (C(/bin/sh -l)), else C(/usr/local/bin:/usr/bin:/bin).
+    type: str
+  run_id:
+    description: Identifier of this run; with O(unfence=true) only a fence naming it is removed.
+    type: str
+  unfence:
+    description: Remove this run's C(.deploying) fence before starting.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for C(/alive) to answer.
+    type: int
+    default: 600
+  startup_grace:
+    description:
+      - Seconds to keep waiting after the startup script ended while no Looker process is alive and the log names no cause
+        (the JVM may daemonize late); then the task fails with the evidence.
+    type: int
+    default: 60
+"""
+
+EXAMPLES = r"""
+- name: Start the first node and wait until it answers
+  lookerops.encryption.lk_start:
+    run_id: "{{ lookerops_run_id }}"
+    unfence: true
+  become: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether Looker was started (or a fence removed).
+  returned: always
+  type: bool
+started:
+  description: Whether the startup script was run.
+  returned: always
+  type: bool
+unfenced:
+  description: Whether this run's fence was removed.
+  returned: always
+  type: bool
+alive_after_seconds:
+  description: Seconds until C(/alive) answered; 0 when it already did.
+  returned: success
+  type: float
+pid:
+  description: The pid in C(.tmp/looker.pid) after the start.
+  returned: success
+  type: int
+cannot_start:
+  description: The C(Looker can not start because:) line of the log.
+  returned: failure, when the log has one
+  type: str
+evidence:
+  description: Log lines since the start, pid, pid_alive, alive probe, script rc and output tails.
+  returned: failure
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
+    LookerNodeError,
+    OperationFailed,
+    node_argument_spec,
+    node_from_params,
+    start_node,
+)
+
+
+def main():
+    argument_spec = node_argument_spec()
+    argument_spec.update(
+        run_id={'type': 'str'},
+        unfence={'type': 'bool', 'default': False},
+        timeout={'type': 'int', 'default': 600},
+        startup_grace={'type': 'int', 'default': 60},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[('unfence', True, ('run_id',))])
+    params = module.params
+    node = node_from_params(params)
+    try:
+        result = start_node(node, run_id=params['run_id'], unfence=params['unfence'], timeout=params['timeout'],
+                            startup_grace=params['startup_grace'], check_mode=module.check_mode)
+    except OperationFailed as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    except LookerNodeError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

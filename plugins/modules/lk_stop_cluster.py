@@ -1,0 +1,291 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lk_stop_cluster
+short_description: Fence and gracefully stop one Looker node, and wait until it is really down
+version_added: 0.1.0
+description:
+  - Meant to run on every node of a cluster in parallel (one task, all hosts), so the cluster stops as a whole, as the procedure
+    requires before C(migrate_encryption).
+  - First writes this run's C(.deploying) fence (unless O(fence=false)) so neither the startup script nor a supervisor
+    (systemd, SysV, monit) starts Looker again.
+  - When Looker runs, refuses before doing anything if a Looker task (C(java -jar looker.jar migrate_encryption), C(rekey), ...)
+    runs on the node; such tasks are never killed.
+  - Stops Looker with the documented local control call C(/control/stop?token=...) using C(.status_server_token) (never shown),
+    then waits up to O(stop_timeout) until the pid in C(.tmp/looker.pid) is gone B(and) C(/alive) refuses connections. It never
+    sends SIGKILL.
+  - With a O(backend) and O(client_host), then waits until the backend database shows no session of the backend user from that
+    host, so that C(migrate_encryption) does not meet a node that is still connected.
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what it would do (fence, stop method) from reads only; writes and stops nothing.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+options:
+  looker_home:
+    description: Looker directory on the node, holding C(looker.jar), C(looker-dependencies.jar) and the startup script C(looker).
+    type: path
+    default: /home/looker/looker
+  looker_user:
+    description: The user that runs Looker. Looker commands run as this user (HOME, USER, LOGNAME of that user, cwd O(looker_home)).
+    type: str
+    default: looker
+  java:
+    description:
+      - The C(java) command for Looker tasks. An absolute path also puts its directory first on the PATH of Looker commands, so
+        that the startup script (which calls plain C(java)) uses the same one.
+    type: str
+    default: java
+  looker_port:
+    description:
+      - Port of Looker's web server, for C(/alive) and the stop call on 127.0.0.1.
+      - Default from the effective settings, C(--port) in C(LOOKERARGS), else C(LOOKERPORT), else 9999.
+    type: int
+  looker_path:
+    description:
+      - PATH for Looker commands. Default the Looker user's login PATH (C(/bin/sh -l)), else C(/usr/local/bin:/usr/bin:/bin).
+    type: str
+  run_id:
+    description: Identifier of this run, written into the fence. Required unless O(fence=false).
+    type: str
+  fence:
+    description: Write this run's C(.deploying) fence before stopping.
+    type: bool
+    default: true
+  method:
+    description:
+      - V(control) calls C(/control/stop?token=...) itself and waits; when C(.status_server_token) is missing it falls back to
+        V(script) (reported in RV(method_reason)).
+      - V(script) runs C(./looker stop) as the Looker user. Not the default because the public startup script, run by a POSIX
+        C(/bin/sh) such as dash, polls C(/alive) only once (its C({1..30}) loop is bash syntax) and then sends SIGTERM and at once
+        SIGKILL when Looker still answers a second after the stop request; a killed node can leave work half done.
+    type: str
+    choices: [control, script]
+    default: control
+  stop_timeout:
+    description: Seconds to wait for the node to be down (pid gone and C(/alive) refused). On timeout the task fails; nothing is killed.
+    type: int
+    default: 300
+  supervisors:
+    description:
+      - V(report) only reports supervisors found; the fence keeps them from starting Looker (their start goes through the startup script).
+      - V(pause) also runs C(monit unmonitor looker) before the stop (when monit is configured for Looker), and C(systemctl stop looker)
+        after Looker is down (when a C(looker.service) unit exists), so systemd's view matches and its C(ExecStop) has nothing to kill.
+    type: str
+    choices: [report, pause]
+    default: report
+  task_scope:
+    description:
+      - Which running Looker tasks make the module refuse. V(host) any C(java -jar looker.jar TASK) process on the host.
+        V(install) only those running this node's C(looker.jar) (the same file, resolved in the task's own mount namespace),
+        for hosts that run several Looker installations.
+    type: str
+    choices: [host, install]
+    default: host
+  backend:
+    description:
+      - Connection to Looker's backend MySQL database (the node needs PyMySQL). When given together with O(client_host), the
+        module waits after the stop until no session of the backend user from O(client_host) remains.
+      - When none of O(backend.creds_file), O(backend.looker_db), O(backend.host) is given, O(backend.creds_file) is taken from
+        C(-d)/C(--internal-db-creds) in the node's C(LOOKERARGS).
+    type: dict
+    suboptions:
+      creds_file:
+        description: Looker's credentials YAML (C(-d)/C(--internal-db-creds)).
+        type: path
+      looker_db:
+        description: A C(LOOKER_DB) style string (C(dialect=mysql&host=...&username=...&password=...)).
+        type: str
+      host:
+        description: Backend host.
+        type: str
+      port:
+        description: Backend port (default 3306).
+        type: int
+      user:
+        description: Backend user.
+        type: str
+      password:
+        description: Backend password.
+        type: str
+      database:
+        description: Backend database (default looker).
+        type: str
+      ssl:
+        description: Use TLS.
+        type: bool
+      ssl_ca:
+        description: CA bundle for TLS verification.
+        type: path
+      connect_timeout:
+        description: Connect timeout in seconds.
+        type: int
+        default: 10
+  client_host:
+    description: The node's address as the backend database sees it (the host part of its sessions).
+    type: str
+  backend_timeout:
+    description: Seconds to wait for the node's backend sessions to be gone.
+    type: int
+    default: 120
+notes:
+  - The C(.deploying) fence stays after the stop; M(lookerops.encryption.lk_start) with C(unfence=true) or
+    M(lookerops.encryption.lk_fence) with C(state=absent) removes it.
+seealso:
+  - module: lookerops.encryption.lk_fence
+  - module: lookerops.encryption.lk_start
+"""
+
+EXAMPLES = r"""
+- name: Stop every Looker node (in parallel) and wait for their backend sessions to end
+  lookerops.encryption.lk_stop_cluster:
+    run_id: "{{ lookerops_run_id }}"
+    client_host: "{{ ansible_host }}"
+    backend: {}
+  become: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a fence was written or Looker was stopped.
+  returned: always
+  type: bool
+was_running:
+  description: Whether Looker was running (live pid or C(/alive) not refused) when the task began.
+  returned: always
+  type: bool
+fenced:
+  description: Whether this run's fence is in place after the task.
+  returned: always
+  type: bool
+fence_created:
+  description: Whether the task created the fence.
+  returned: always
+  type: bool
+method:
+  description: How Looker was (or would be) stopped, control or script; null when it was not running.
+  returned: always
+  type: str
+method_reason:
+  description: Why the method differs from O(method), or null.
+  returned: always
+  type: str
+stop_seconds:
+  description: Seconds from the start of the task until the node was down.
+  returned: always
+  type: float
+evidence:
+  description:
+    - State after the stop, C(pid), C(pid_alive), C(alive) (refused when down) and C(backend_sessions) (sessions of the
+      backend user from O(client_host) left at the end, an empty list when they are gone, null when not checked).
+  returned: always
+  type: dict
+supervisors:
+  description: Supervisors found (kind, path).
+  returned: always
+  type: list
+  elements: dict
+supervisor_actions:
+  description: Supervisor commands run with O(supervisors=pause) (argv, rc, output).
+  returned: always
+  type: list
+  elements: dict
+backend_seconds:
+  description: Seconds waited for the backend sessions to be gone.
+  returned: when O(backend) and O(client_host) are given
+  type: float
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
+    LookerNodeError,
+    OperationFailed,
+    node_argument_spec,
+    node_from_params,
+    stop_node,
+)
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
+    BackendConfig,
+    BackendError,
+    backend_argument_spec,
+    connect,
+    list_sessions,
+)
+
+
+def wait_backend_sessions(node, params, timeout, interval=1.0):
+    """Poll the backend until no session of its user from client_host remains; (sessions, seconds)."""
+    backend = dict(params['backend'])
+    if not (backend.get('creds_file') or backend.get('looker_db') or backend.get('host')):
+        backend['creds_file'] = node.settings()['creds_file']
+    cfg = BackendConfig.from_params(backend)
+    t0 = time.monotonic()
+    with connect(cfg) as conn:
+        while True:
+            sessions = list_sessions(conn, cfg.user, client_host=params['client_host'])
+            elapsed = time.monotonic() - t0
+            if not sessions or elapsed >= timeout:
+                return sessions, cfg, round(elapsed, 3)
+            time.sleep(interval)
+
+
+def main():
+    argument_spec = node_argument_spec()
+    argument_spec.update(backend_argument_spec())
+    argument_spec.update(
+        run_id={'type': 'str'},
+        fence={'type': 'bool', 'default': True},
+        method={'type': 'str', 'choices': ['control', 'script'], 'default': 'control'},
+        stop_timeout={'type': 'int', 'default': 300},
+        supervisors={'type': 'str', 'choices': ['report', 'pause'], 'default': 'report'},
+        client_host={'type': 'str'},
+        backend_timeout={'type': 'int', 'default': 120},
+        task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[('fence', True, ('run_id',))],
+                           required_by={'client_host': ('backend',)})
+    params = module.params
+    node = node_from_params(params)
+    try:
+        result = stop_node(node, run_id=params['run_id'], fence=params['fence'], method=params['method'],
+                           stop_timeout=params['stop_timeout'], supervisor_action=params['supervisors'],
+                           check_mode=module.check_mode, task_scope=params['task_scope'])
+    except OperationFailed as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    except LookerNodeError as exc:
+        module.fail_json(msg=str(exc))
+    if params['backend'] is not None and params['client_host'] and not module.check_mode:
+        try:
+            sessions, cfg, seconds = wait_backend_sessions(node, params, params['backend_timeout'])
+        except (BackendError, LookerNodeError) as exc:
+            module.fail_json(msg='Looker is down on this node, but its backend sessions could not be checked: %s' % exc,
+                             **result)
+        result['evidence']['backend_sessions'] = sessions
+        result['backend_seconds'] = seconds
+        if sessions:
+            module.fail_json(msg='Looker is down on this node, but the backend (%s) still shows %d session(s) of that user '
+                                 'from %s after %ss: a Looker process elsewhere on this host, or a pool the server has not '
+                                 'closed yet. Check evidence.backend_sessions, wait and run again (raise backend_timeout)'
+                                 % (cfg.where(), len(sessions), params['client_host'], params['backend_timeout']), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
