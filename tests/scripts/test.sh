@@ -3,7 +3,7 @@
 # one failed; the exit status is non-zero when any failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 export LC_ALL=C.UTF-8
 # Never let botocore reach an instance-metadata address; dummy credentials only.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing

@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the collection's playbooks with the real ansible-playbook against a bed."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def collections_path():
+    """A directory holding ansible_collections/lookerops/encryption -> this checkout."""
+    tree = os.path.join(tempfile.gettempdir(), 'lookerops-collections-%d' % os.getuid())
+    link = os.path.join(tree, 'ansible_collections', 'lookerops', 'encryption')
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if not (os.path.islink(link) and os.path.realpath(link) == ROOT):
+        if os.path.islink(link) or os.path.exists(link):
+            os.unlink(link)
+        os.symlink(ROOT, link)
+    return tree
+
+
+class Controller:
+    """The controller side of a run: a private directory with the vault password, the escrow
+    and the JSON callback output; everything a leak scan has to look at."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        os.makedirs(workdir, mode=0o700, exist_ok=True)
+        self.vault_password_file = os.path.join(workdir, 'vault-password')
+        if not os.path.exists(self.vault_password_file):
+            fd = os.open(self.vault_password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w') as handle:
+                handle.write(secrets.token_urlsafe(24) + '\n')
+        self.escrow_path = os.path.join(workdir, 'escrow', 'cmk.vault')
+        self.tmp = os.path.join(workdir, 'tmp')
+        os.makedirs(self.tmp, mode=0o700, exist_ok=True)
+
+
+def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbosity=0, json_output=False,
+                 inventory=None, env_extra=None, timeout=1800, limit=None, vault=True):
+    """Run playbooks/<playbook>.yml by its FQCN against the bed. Returns CompletedProcess with
+    ``.result`` (parsed JSON callback output when json_output)."""
+    env = bed.ansible_env()
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': collections_path(),
+        'ANSIBLE_LOCAL_TEMP': controller.tmp,
+        'ANSIBLE_FORKS': '50',
+        'ANSIBLE_PIPELINING': 'True',
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_RETRY_FILES_ENABLED': 'False',
+        'ANSIBLE_DEPRECATION_WARNINGS': 'False',
+    })
+    if json_output:
+        env['ANSIBLE_STDOUT_CALLBACK'] = 'ansible.builtin.json'
+    env.update(env_extra or {})
+    variables = {'lookerops_cmk_escrow_path': controller.escrow_path}
+    variables.update(extra_vars or {})
+    argv = [os.path.join(os.path.dirname(bed.python), 'ansible-playbook'), '-i', inventory or bed.inventory,
+            'lookerops.encryption.%s' % playbook, '-e', json.dumps(variables)]
+    if vault:
+        argv += ['--vault-password-file', controller.vault_password_file]
+    if check:
+        argv.append('--check')
+    if limit:
+        argv += ['--limit', limit]
+    if verbosity:
+        argv.append('-' + 'v' * verbosity)
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=controller.workdir)
+    proc.result = None
+    if json_output:
+        try:
+            proc.result = json.loads(proc.stdout[proc.stdout.index('{'):])
+        except ValueError:
+            proc.result = None
+    return proc
+
+
+def changed_count(result):
+    """Total 'changed' over all hosts of a JSON callback result."""
+    return sum(s.get('changed', 0) for s in result['stats'].values())
+
+
+def task_results(result, name_part):
+    """{host: result} of the tasks whose name contains name_part (last one wins)."""
+    found = {}
+    for play in result['plays']:
+        for task in play['tasks']:
+            if name_part in task['task']['name']:
+                found.update(task['hosts'])
+    return found
