@@ -217,7 +217,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
     """A set of Looker nodes on one machine. See docs/design.md for the API."""
 
     def __init__(self, name='bed', nodes=3, cluster=True, standin=None, java=None, moto=False, workdir=None,
-                 records=50, python=None, backup_fs_mb=64, install_standin=True, installer=None,
+                 records=50, python=None, backup_fs_mb=256, install_standin=True, installer=None,
                  start_timeout=120):
         if not name or '/' in name or name.startswith('.'):
             raise BedError('bad bed name %r' % name)

@@ -30,8 +30,7 @@ def main():
     # Short stand-in timings so the demo takes a minute, not ten; Looker's own "stopped within the
     # last minute counts as live" window is shortened to 10 s for the same reason.
     bed = Bed(name='demo', nodes=args.nodes, cluster=True,
-              standin={'start_seconds': 1, 'stop_seconds': 1, 'migrate_seconds': 2, 'live_window_seconds': 10},
-              backup_fs_mb=256)
+              standin={'start_seconds': 1, 'stop_seconds': 1, 'migrate_seconds': 2, 'live_window_seconds': 10})
     ok = False
     try:
         print('== bringing up %d Looker nodes (network namespaces, sshd, MariaDB backend)' % args.nodes, flush=True)

@@ -25,9 +25,10 @@ for spec in $scenarios; do
     log=$(mktemp)
     molecule --base-config extensions/molecule/shared/base.yml test -s "$scenario" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
+    sed -i 's/\x1b\[[0-9;]*m//g' "$log"
     for step in syntax converge idempotence verify; do
-        if ! grep -Eq "(${scenario} ➜ ${step}: Completed|${step}.*[Cc]ompleted|Running ${scenario} > ${step})" "$log"; then
-            echo "molecule: step '$step' of scenario $scenario did not run"; rc=1
+        if ! grep -Eq "^${scenario} ➜ ${step}: Executed: Successful" "$log"; then
+            echo "molecule: step '$step' of scenario $scenario did not run successfully"; rc=1
         fi
     done
     rm -f "$log"
