@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""End to end on the bed: lookerops.encryption.migrate / rollback / new_install run by the real
+ansible-playbook over SSH against simulated Looker nodes in network namespaces."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import threading
+import time
+
+import pytest
+
+from e2e.runner import Controller, run_playbook
+
+CLUSTER = {'name': 'e2e', 'nodes': 3, 'cluster': True,
+           'standin': {'start_seconds': 0.3, 'stop_seconds': 0.3, 'migrate_seconds': 1, 'live_window_seconds': 4}}
+SINGLE = {'name': 'e2e-single', 'nodes': 1, 'cluster': False,
+          'standin': {'start_seconds': 0.3, 'stop_seconds': 0.3, 'migrate_seconds': 0.5, 'live_window_seconds': 2}}
+KEY_PATH = '/home/looker/.lookerops/cmk.key'
+LOG_TS = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \+0000 ')
+
+
+def fresh(bed_factory, spec):
+    """A freshly built bed (legacy data, every node running)."""
+    old = bed_factory.beds.pop(spec['name'], None)
+    if old is not None:
+        old.down()
+        if bed_factory.current is old:
+            bed_factory.current = None
+    kwargs = dict(spec)
+    name = kwargs.pop('name')
+    return bed_factory(name, **kwargs)
+
+
+def controller_for(bed, tmp_path):
+    return Controller(str(tmp_path / 'controller'))
+
+
+def all_alive(bed):
+    return {n.name: n.looker('status', timeout=60).returncode == 0 for n in bed.nodes}
+
+
+def fences(bed):
+    return {n.name: os.path.exists(os.path.join(n.home, '.deploying')) for n in bed.nodes}
+
+
+def recap_changed(stdout):
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)', stdout, re.M)}
+
+
+def log_entries(node, since):
+    """(timestamp, line) of the node's looker.log lines at or after ``since`` ('YYYY-MM-DD HH:MM:SS')."""
+    entries = []
+    log_dir = os.path.join(node.home, 'log')
+    for name in sorted(os.listdir(log_dir)):
+        if not name.startswith('looker.log') or name.endswith('.gz'):
+            continue
+        with open(os.path.join(log_dir, name), encoding='utf-8', errors='replace') as handle:
+            for line in handle:
+                match = LOG_TS.match(line)
+                if match and match.group(1) >= since:
+                    entries.append((match.group(1), line.rstrip('\n')))
+    return sorted(entries)
+
+
+def assert_untouched(bed, before):
+    """Nothing was changed: every node still running, not fenced, data as before."""
+    assert all(all_alive(bed).values()), all_alive(bed)
+    assert not any(fences(bed).values()), fences(bed)
+    assert bed.inspect() == before
+
+
+class ArgvWatcher(threading.Thread):
+    """Reads every process's argv while a run is under way, to prove the key is never in one."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop_event = threading.Event()
+        self.seen = set()
+        self.samples = 0
+
+    def run(self):
+        while not self.stop_event.is_set():
+            for entry in os.listdir('/proc'):
+                if entry.isdigit():
+                    try:
+                        with open('/proc/%s/cmdline' % entry, 'rb') as handle:
+                            self.seen.add(handle.read())
+                    except OSError:
+                        pass
+            self.samples += 1
+            self.stop_event.wait(0.02)
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(10)
+
+
+def scan_tree(top, needles, skip=()):
+    """Files under top whose bytes contain any needle (symlinks and skipped paths ignored)."""
+    hits = []
+    for dirpath, _dirs, files in os.walk(top):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            if path in skip or os.path.islink(path):
+                continue
+            try:
+                with open(path, 'rb') as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            if any(n in data for n in needles):
+                hits.append(path)
+    return hits
+
+
+# --- preflight: bad input is caught before any node is touched -------------------------------
+
+def _jar(node, release):
+    from standin.install import build_jar  # pylint: disable=import-outside-toplevel
+    build_jar(os.path.join(node.home, 'looker.jar'), release)
+
+
+def _set_host_id(node, host_id):
+    cfg = os.path.join(node.home, 'lookerstart.cfg')
+    with open(cfg, encoding='utf-8') as handle:
+        text = handle.read()
+    with open(cfg, 'w', encoding='utf-8') as handle:
+        handle.write(re.sub(r'-H \S+', '-H ' + host_id, text))
+
+
+PREFLIGHT_CASES = {
+    'key of the wrong size': dict(
+        extra={'lookerops_cmk_key': base64.b64encode(b'x' * 16).decode()}, expect=['32 bytes']),
+    'key that is not base64': dict(
+        extra={'lookerops_cmk_key': 'not*base64*at*all*' * 3}, expect=['base64']),
+    'no escrow and no key': dict(
+        extra={'lookerops_cmk_escrow': 'none', 'lookerops_cmk_escrow_waiver': 'I have escrowed the CMK myself'},
+        expect=['key']),
+    'escrow opt-out without the waiver': dict(
+        extra={'lookerops_cmk_escrow': 'none', 'lookerops_cmk_key': base64.b64encode(b'k' * 32).decode()},
+        expect=['I have escrowed the CMK myself']),
+    'release before 6.4': dict(
+        setup=lambda bed: _jar(bed.nodes[1], '6.2.0'), undo=lambda bed: _jar(bed.nodes[1], '23.0.0'),
+        expect=['looker2', 'Could not find task "migrate_encryption"', '6.4']),
+    'unreachable node': dict(
+        setup=lambda bed: bed.cut_link(3), undo=lambda bed: bed.restore_link(3), expect=['looker3', 'unreachable'],
+        check_untouched=False),
+    'misspelt variable': dict(extra={'lookerops_cmk_delivry': 'env'}, expect=['lookerops_cmk_delivry']),
+    'variable of the wrong type': dict(extra={'lookerops_stop_timeout': 'soon'}, expect=['lookerops_stop_timeout']),
+    'two nodes with the same -H': dict(
+        setup=lambda bed: _set_host_id(bed.nodes[1], bed.nodes[0].address),
+        undo=lambda bed: _set_host_id(bed.nodes[1], bed.nodes[1].address), expect=['-H', 'looker1', 'looker2']),
+    'backup filesystem full': dict(
+        setup=lambda bed: bed.fill_backup_fs(2), undo=lambda bed: bed.unfill_backup_fs(2),
+        expect=['looker2', 'not enough free space']),
+    'someone else is deploying': dict(
+        setup=lambda bed: bed.nodes[2].run(['sh', '-c', 'echo other-tool > .deploying'], cwd='/home/looker/looker', check=True),
+        undo=lambda bed: bed.nodes[2].run(['rm', '-f', '.deploying'], cwd='/home/looker/looker', check=True),
+        expect=['looker3', '.deploying', 'other-tool'], check_untouched=False),
+}
+
+
+@pytest.fixture(scope='module')
+def legacy_cluster(bed_factory):
+    bed = fresh(bed_factory, CLUSTER)
+    return bed, bed.inspect()
+
+
+@pytest.mark.parametrize('case', sorted(PREFLIGHT_CASES))
+def test_preflight_refuses_before_touching_any_node(legacy_cluster, tmp_path, case):
+    bed, before = legacy_cluster
+    spec = PREFLIGHT_CASES[case]
+    if spec.get('setup'):
+        spec['setup'](bed)
+    try:
+        proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), extra_vars=spec.get('extra'))
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-3000:]
+        for fragment in spec['expect']:
+            assert fragment in out, (fragment, out[-4000:])
+        assert 'changed: [' not in proc.stdout, 'a task changed something: ' + proc.stdout[-4000:]
+        assert not os.path.exists(os.path.join(str(tmp_path), 'controller', 'escrow', 'cmk.vault'))
+    finally:
+        if spec.get('undo'):
+            spec['undo'](bed)
+    if spec.get('check_untouched', True):
+        assert_untouched(bed, before)
+    else:
+        assert all(all_alive(bed).values())
+        assert bed.inspect() == before
+
+
+def test_no_node_group_is_explained(legacy_cluster, tmp_path):
+    bed, before = legacy_cluster
+    inventory = tmp_path / 'inventory.yml'
+    with open(bed.inventory, encoding='utf-8') as handle:
+        inventory.write_text(handle.read().replace('looker_nodes', 'lookers'), encoding='utf-8')
+    proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), inventory=str(inventory))
+    assert proc.returncode != 0
+    assert "no hosts in group 'looker_nodes'" in proc.stdout, proc.stdout[-3000:]
+    assert 'lookerops_nodes' in proc.stdout
+    assert_untouched(bed, before)
+
+
+def test_check_mode_changes_nothing(legacy_cluster, tmp_path):
+    bed, before = legacy_cluster
+    controller = controller_for(bed, tmp_path)
+    proc = run_playbook(bed, 'migrate', controller, check=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert_untouched(bed, before)
+    assert not os.path.exists(controller.escrow_path)
+    for node in bed.nodes:
+        assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key'))
+        with open(os.path.join(node.home, 'lookerstart.cfg'), encoding='utf-8') as handle:
+            assert 'lookerops.encryption' not in handle.read()
+
+
+# --- the migration, its re-run, and the rollback -----------------------------------------------
+
+@pytest.fixture(scope='module')
+def migrated(bed_factory, tmp_path_factory):
+    """A fresh cluster migrated once with -vvvv while every process's argv is watched."""
+    bed = fresh(bed_factory, CLUSTER)
+    before = bed.inspect()
+    controller = Controller(str(tmp_path_factory.mktemp('migrated') / 'controller'))
+    restarts_before = {n.name: bed.watchdog_restarts(n.name) for n in bed.nodes}
+    watcher = ArgvWatcher()
+    watcher.start()
+    started = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())
+    try:
+        proc = run_playbook(bed, 'migrate', controller, verbosity=4)
+    finally:
+        watcher.stop()
+    return {'bed': bed, 'before': before, 'controller': controller, 'proc': proc, 'watcher': watcher,
+            'started': started, 'restarts_before': restarts_before}
+
+
+def test_migrate_moves_every_record_to_gcm_and_loses_nothing(migrated):
+    proc, bed = migrated['proc'], migrated['bed']
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    after = bed.inspect()
+    assert after['legacy'] == 0
+    assert after['gcm'] == migrated['before']['total'] == after['total']
+    assert after['digest'] == migrated['before']['digest']
+    assert all(all_alive(bed).values())
+    assert not any(fences(bed).values())
+    assert 'Starting migration from AES-128-CBC Legacy to AES-GCM-256' in proc.stdout
+    assert 'downtime window:' in proc.stdout
+
+
+def test_every_node_holds_the_same_key_file_0400(migrated):
+    bed = migrated['bed']
+    kcvs = set()
+    for node in bed.nodes:
+        path = os.path.join(node.user_home, '.lookerops', 'cmk.key')
+        st = os.stat(path)
+        assert oct(st.st_mode & 0o7777) == '0o400'
+        assert st.st_uid == __import__('pwd').getpwnam('looker').pw_uid
+        with open(os.path.join(node.home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
+            kcvs.add(json.load(handle)['kcv'])
+        cfg = os.path.join(node.home, 'lookerstart.cfg')
+        assert oct(os.stat(cfg).st_mode & 0o777) == '0o600'
+        with open(cfg, encoding='utf-8') as handle:
+            assert "export LKR_MASTER_KEY_FILE='%s'" % KEY_PATH in handle.read()
+    assert len(kcvs) == 1 and next(iter(kcvs)).startswith('kcv1:')
+
+
+def test_first_node_answers_before_the_others_start(migrated):
+    bed = migrated['bed']
+    first = [ts for ts, line in log_entries(bed.nodes[0], migrated['started']) if 'Looker started: listening' in line]
+    assert first, 'looker1 did not start during the run'
+    for node in bed.nodes[1:]:
+        starts = [ts for ts, line in log_entries(node, migrated['started']) if 'Starting Looker' in line]
+        assert starts, '%s did not start during the run' % node.name
+        assert min(starts) >= first[-1], (node.name, min(starts), first[-1])
+
+
+def test_fence_held_against_the_watchdog(migrated):
+    bed = migrated['bed']
+    # The watchdog tried to restart every stopped node (so it was active) ...
+    for node in bed.nodes:
+        assert bed.watchdog_restarts(node.name) > migrated['restarts_before'][node.name], node.name
+    # ... yet no node started between its stop and the collection's own start: the only
+    # 'Starting Looker' lines of the run come after the migration finished.
+    migration_done = [ts for ts, line in log_entries(bed.nodes[0], migrated['started'])
+                      if 'AES-GCM-256 complete' in line or 'Migration from AES-128-CBC Legacy to AES-GCM-256' in line]
+    assert migration_done
+    for node in bed.nodes:
+        starts = [ts for ts, line in log_entries(node, migrated['started']) if 'Starting Looker' in line]
+        assert starts and min(starts) >= migration_done[-1], (node.name, starts, migration_done)
+
+
+def test_backups_are_private_and_verified(migrated):
+    bed = migrated['bed']
+    for node in bed.nodes:
+        res = node.run(['sh', '-c', 'ls -1 /var/backups/lookerops/*/'], user='root', check=True)
+        names = res.stdout.split()
+        assert '%s-looker-home.tar.gz' % node.name in names
+        mode = node.run(['sh', '-c', 'stat -c %a /var/backups/lookerops/*/' + node.name + '-looker-home.tar.gz'],
+                        user='root', check=True).stdout.strip()
+        assert mode == '600'
+        res = node.run(['sh', '-c', 'cd /var/backups/lookerops/*/ && sha256sum %s-looker-home.tar.gz && cat %s-looker-home.manifest.json'
+                        % (node.name, node.name)], user='root', check=True)
+        digest = res.stdout.split()[0]
+        manifest = json.loads(res.stdout[res.stdout.index('{'):])
+        assert manifest['sha256'] == digest
+    res = bed.nodes[0].run(['sh', '-c', 'ls /var/backups/lookerops/*/backend-looker.sql.gz'], user='root', check=False)
+    assert res.returncode == 0, 'no backend dump on the first node'
+
+
+def test_the_key_never_leaks(migrated):
+    bed, proc, controller = migrated['bed'], migrated['proc'], migrated['controller']
+    with open(os.path.join(bed.nodes[0].user_home, '.lookerops', 'cmk.key'), 'rb') as handle:
+        key_text = handle.read().strip()
+    raw = base64.b64decode(key_text)
+    needles = [key_text, raw, raw.hex().encode()]
+    output = (proc.stdout + proc.stderr).encode()
+    assert len(output) > 10000, 'the -vvvv run printed suspiciously little'
+    assert not any(n in output for n in needles), 'key material in ansible-playbook -vvvv output'
+    assert migrated['watcher'].samples > 10
+    assert not any(n in argv for argv in migrated['watcher'].seen for n in needles), 'key material in a process argv'
+    assert scan_tree(controller.workdir, needles) == []
+    for node in bed.nodes:
+        leaks = scan_tree(node.tmp_dir, needles) + scan_tree(node.root_dir, needles)
+        leaks += scan_tree(node.user_home, needles, skip={os.path.join(node.user_home, '.lookerops', 'cmk.key')})
+        assert leaks == [], leaks
+
+
+def test_second_run_changes_nothing(migrated, tmp_path):
+    bed = migrated['bed']
+    proc = run_playbook(bed, 'migrate', migrated['controller'])
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    changed = recap_changed(proc.stdout)
+    assert changed and set(changed.values()) == {0}, changed
+    assert 'already on AES-GCM-256' in proc.stdout
+    assert all(all_alive(bed).values())
+
+
+def test_rollback_restores_the_legacy_data(migrated):
+    bed = migrated['bed']
+    with open(os.path.join(bed.nodes[0].home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
+        run_id = json.load(handle)['run_id']
+    proc = run_playbook(bed, 'rollback', migrated['controller'], extra_vars={'lookerops_run_id': run_id})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    after = bed.inspect()
+    assert after['legacy'] == migrated['before']['total'] and after['gcm'] == 0
+    assert after['digest'] == migrated['before']['digest']
+    assert all(all_alive(bed).values())
+    for node in bed.nodes:
+        assert not os.path.exists(os.path.join(node.home, '.lookerops-encryption.json'))
+        with open(os.path.join(node.home, 'lookerstart.cfg'), encoding='utf-8') as handle:
+            assert 'LKR_MASTER_KEY' not in handle.read()
+
+
+# --- a failure after the stop: nodes stay fenced, nothing is lost, the run resumes ------------
+
+def test_crash_during_migration_then_resume(bed_factory, tmp_path):
+    bed = fresh(bed_factory, CLUSTER)
+    before = bed.inspect()
+    controller = controller_for(bed, tmp_path)
+    bed.set_standin(None, crash_midway=True)
+    proc = run_playbook(bed, 'migrate', controller)
+    assert proc.returncode != 0
+    assert 'FAILED in phase migrate' in proc.stdout, proc.stdout[-5000:]
+    match = re.search(r'resume \(after fixing the cause\): (ansible-playbook .*lookerops_run_id=(\S+))', proc.stdout)
+    assert match, proc.stdout[-3000:]
+    assert all(fences(bed).values()), 'nodes must stay fenced after a failed migration'
+    assert not any(all_alive(bed).values()), 'nodes must stay down after a failed migration'
+    bed.set_standin(None, crash_midway=False)
+    proc = run_playbook(bed, 'migrate', controller, extra_vars={'lookerops_run_id': match.group(2)})
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    after = bed.inspect()
+    assert after['legacy'] == 0 and after['digest'] == before['digest']
+    assert all(all_alive(bed).values())
+
+
+# --- a new instance -----------------------------------------------------------------------------
+
+def test_new_install_starts_in_gcm(bed_factory, tmp_path):
+    bed = fresh(bed_factory, SINGLE)
+    node = bed.nodes[0]
+    node.looker('stop', timeout=60)
+    shutil.rmtree(os.path.join(node.home, '.db'))
+    proc = run_playbook(bed, 'new_install', controller_for(bed, tmp_path))
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    after = bed.inspect()
+    assert after['legacy'] == 0 and after['gcm'] == after['total'] and after['scheme'] == 'gcm'
+    assert all(all_alive(bed).values())

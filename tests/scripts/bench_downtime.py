@@ -1,0 +1,91 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: the downtime window of lookerops.encryption.migrate on the bed, beside its floor.
+
+window = first node stopping to the last node answering /alive, read from the nodes' own logs
+('Shutting down Looker' ... 'Looker started: listening').
+floor  = slowest stop + max(backup, Looker's live window) + migration + first start + slowest
+other start, from the stand-in's configured durations and the backup time measured on the nodes.
+Prints the figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+from bed import Bed  # noqa: E402  pylint: disable=wrong-import-position
+from e2e.runner import Controller, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+
+TS = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \+0000 ')
+
+
+def _ts(text):
+    return time.mktime(time.strptime(text[:19], '%Y-%m-%d %H:%M:%S')) + float(text[19:])
+
+
+def _events(node, since, needle):
+    found = []
+    log_dir = os.path.join(node.home, 'log')
+    for name in os.listdir(log_dir):
+        if name.startswith('looker.log') and not name.endswith('.gz'):
+            with open(os.path.join(log_dir, name), encoding='utf-8', errors='replace') as handle:
+                for line in handle:
+                    match = TS.match(line)
+                    if match and needle in line and _ts(match.group(1)) >= since:
+                        found.append(_ts(match.group(1)))
+    return sorted(found)
+
+
+def run(nodes, standin):
+    bed = Bed(name='bench', nodes=nodes, cluster=True, standin=standin, records=200)
+    try:
+        bed.up()
+        with tempfile.TemporaryDirectory() as tmp:
+            controller = Controller(os.path.join(tmp, 'controller'))
+            since = time.time() - 1
+            proc = run_playbook(bed, 'migrate', controller)
+            if proc.returncode != 0:
+                print(proc.stdout[-4000:])
+                raise SystemExit('migration failed at %d nodes' % nodes)
+        first_stop = min(t for n in bed.nodes for t in _events(n, since, 'Shutting down Looker'))
+        last_alive = max(_events(n, since, 'Looker started: listening')[-1] for n in bed.nodes)
+        window = last_alive - first_stop
+        match = re.search(r'backup phase: (\d+(?:\.\d+)?) s', proc.stdout)
+        backup = float(match.group(1)) if match else 0.0
+        floor = (standin['stop_seconds'] + max(backup, standin['live_window_seconds']) + standin['migrate_seconds']
+                 + 2 * standin['start_seconds'])
+        print('nodes=%-3d window=%6.1f s  floor=%6.1f s  window/floor=%.3f  (stop %.1f, live window %.1f, backup %.1f,'
+              ' migrate %.1f, start %.1f)' % (nodes, window, floor, window / floor, standin['stop_seconds'],
+                                             standin['live_window_seconds'], backup, standin['migrate_seconds'],
+                                             standin['start_seconds']), flush=True)
+    finally:
+        bed.down()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--nodes', type=int, nargs='+', default=[3, 10])
+    parser.add_argument('--live-window', type=float, default=60.0, help="Looker's window (60 s, as Looker documents)")
+    parser.add_argument('--stop', type=float, default=2.0)
+    parser.add_argument('--start', type=float, default=5.0)
+    parser.add_argument('--migrate', type=float, default=5.0)
+    args = parser.parse_args()
+    standin = {'stop_seconds': args.stop, 'start_seconds': args.start, 'migrate_seconds': args.migrate,
+               'live_window_seconds': args.live_window}
+    for nodes in args.nodes:
+        run(nodes, standin)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
