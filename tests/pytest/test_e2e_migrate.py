@@ -137,7 +137,7 @@ def _set_host_id(node, host_id):
 
 PREFLIGHT_CASES = {
     'key of the wrong size': dict(
-        extra={'lookerops_cmk_key': base64.b64encode(b'x' * 16).decode()}, expect=['32 bytes']),
+        extra={'lookerops_cmk_key': base64.b64encode(b'x' * 16).decode()}, expect=['decoded length 16 bytes, must be 32']),
     'key that is not base64': dict(
         extra={'lookerops_cmk_key': 'not*base64*at*all*' * 3}, expect=['base64']),
     'no escrow and no key': dict(
@@ -150,6 +150,7 @@ PREFLIGHT_CASES = {
         setup=lambda bed: _jar(bed.nodes[1], '6.2.0'), undo=lambda bed: _jar(bed.nodes[1], '23.0.0'),
         expect=['looker2', 'Could not find task "migrate_encryption"', '6.4']),
     'unreachable node': dict(
+        extra={'lookerops_reach_timeout': 10},
         setup=lambda bed: bed.cut_link(3), undo=lambda bed: bed.restore_link(3), expect=['looker3', 'unreachable'],
         check_untouched=False),
     'misspelt variable': dict(extra={'lookerops_cmk_delivry': 'env'}, expect=['lookerops_cmk_delivry']),
