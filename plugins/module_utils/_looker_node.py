@@ -1196,6 +1196,11 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
     argv, creds = migrate_command(node, creds_file, extra_args, jvm_args)
     base = {'changed': False, 'command': argv, 'creds_file': creds, 'attempts': [], 'log_lines': [],
             'migration_started': None, 'already_migrated': False, 'duration_seconds': 0.0}
+    if check_mode:
+        # In check mode the stop and the key settings that come before this step were only
+        # predicted, so a running node or absent key settings say nothing: report the run.
+        base['changed'] = True
+        return base
     state = node.down_state()
     if not state['down']:
         raise OperationFailed('Looker is running on this node (pid %s alive: %s, /alive: %s): migrate_encryption needs '
@@ -1218,9 +1223,6 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
         if key['not_exported']:
             raise OperationFailed('lookerstart.cfg sets %s without exporting it, so the JVM would not see it: use '
                                   '`export NAME=...` there' % ', '.join(key['not_exported']), **base)
-    if check_mode:
-        base['changed'] = True
-        return base
     t0 = time.monotonic()
     deadline = t0 + timeout
     attempt = 0

@@ -234,7 +234,8 @@ def migrated(bed_factory, tmp_path_factory):
     restarts_before = {n.name: bed.watchdog_restarts(n.name) for n in bed.nodes}
     watcher = ArgvWatcher()
     watcher.start()
-    started = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())
+    now = time.time()
+    started = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now)) + '.%03d' % int((now % 1) * 1000)
     try:
         proc = run_playbook(bed, 'migrate', controller, verbosity=4)
     finally:
@@ -370,7 +371,7 @@ def test_crash_during_migration_then_resume(bed_factory, tmp_path):
     proc = run_playbook(bed, 'migrate', controller)
     assert proc.returncode != 0
     assert 'FAILED in phase migrate' in proc.stdout, proc.stdout[-5000:]
-    match = re.search(r'resume \(after fixing the cause\): (ansible-playbook .*lookerops_run_id=(\S+))', proc.stdout)
+    match = re.search(r'resume \(after fixing the cause\): (ansible-playbook .*lookerops_run_id=([A-Za-z0-9_.-]+))', proc.stdout)
     assert match, proc.stdout[-3000:]
     assert all(fences(bed).values()), 'nodes must stay fenced after a failed migration'
     assert not any(all_alive(bed).values()), 'nodes must stay down after a failed migration'
@@ -387,6 +388,9 @@ def test_crash_during_migration_then_resume(bed_factory, tmp_path):
 def test_new_install_starts_in_gcm(bed_factory, tmp_path):
     bed = fresh(bed_factory, SINGLE)
     node = bed.nodes[0]
+    # A new instance: installed, never started, no store. The watchdog is off as it would be
+    # before the first start (it would otherwise start Looker without key settings).
+    bed.set_watchdog(node.name, False)
     node.looker('stop', timeout=60)
     shutil.rmtree(os.path.join(node.home, '.db'))
     proc = run_playbook(bed, 'new_install', controller_for(bed, tmp_path))
