@@ -64,10 +64,10 @@ def run(nodes, standin):
         backup = float(match.group(1)) if match else 0.0
         floor = (standin['stop_seconds'] + max(backup, standin['live_window_seconds']) + standin['migrate_seconds']
                  + 2 * standin['start_seconds'])
+        figures = (nodes, window, floor, window / floor, standin['stop_seconds'], standin['live_window_seconds'], backup,
+                   standin['migrate_seconds'], standin['start_seconds'])
         print('nodes=%-3d window=%6.1f s  floor=%6.1f s  window/floor=%.3f  (stop %.1f, live window %.1f, backup %.1f,'
-              ' migrate %.1f, start %.1f)' % (nodes, window, floor, window / floor, standin['stop_seconds'],
-                                             standin['live_window_seconds'], backup, standin['migrate_seconds'],
-                                             standin['start_seconds']), flush=True)
+              ' migrate %.1f, start %.1f)' % figures, flush=True)
     finally:
         bed.down()
 
