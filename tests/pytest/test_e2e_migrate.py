@@ -135,7 +135,29 @@ def _set_host_id(node, host_id):
         handle.write(re.sub(r'-H \S+', '-H ' + host_id, text))
 
 
+def _other_key_file(node, mode):
+    node.run(['sh', '-c', 'mkdir -p -m 700 /home/looker/.lookerops && umask 077 && head -c 32 /dev/urandom | base64 > %s '
+              '&& chmod %s %s' % (KEY_PATH, mode, KEY_PATH)], check=True)
+
+
+def _cfg_line(node, add):
+    cfg = os.path.join(node.home, 'lookerstart.cfg')
+    with open(cfg, encoding='utf-8') as handle:
+        lines = [ln for ln in handle.read().splitlines() if 'LKR_MASTER_KEY_FILE=/etc/other' not in ln]
+    if add:
+        lines.append('export LKR_MASTER_KEY_FILE=/etc/other/looker.key')
+    with open(cfg, 'w', encoding='utf-8') as handle:
+        handle.write('\n'.join(lines) + '\n')
+
+
 PREFLIGHT_CASES = {
+    'a different key already on a node (mode 0644)': dict(
+        setup=lambda bed: _other_key_file(bed.nodes[1], '0644'),
+        undo=lambda bed: bed.nodes[1].run(['rm', '-rf', '/home/looker/.lookerops'], check=True),
+        expect=['looker2', KEY_PATH, 'rekey']),
+    'key settings outside the managed block': dict(
+        setup=lambda bed: _cfg_line(bed.nodes[0], True), undo=lambda bed: _cfg_line(bed.nodes[0], False),
+        expect=['looker1', 'outside the managed block', 'LKR_MASTER_KEY_FILE']),
     'key of the wrong size': dict(
         extra={'lookerops_cmk_key': base64.b64encode(b'x' * 16).decode()}, expect=['decoded length 16 bytes, must be 32']),
     'key that is not base64': dict(
@@ -397,4 +419,27 @@ def test_new_install_starts_in_gcm(bed_factory, tmp_path):
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
     after = bed.inspect()
     assert after['legacy'] == 0 and after['gcm'] == after['total'] and after['scheme'] == 'gcm'
+    assert all(all_alive(bed).values())
+
+
+# --- the key in the environment, and a log rotated during the migration -------------------------
+
+def test_env_delivery_and_rotated_log(bed_factory, tmp_path):
+    bed = fresh(bed_factory, SINGLE)
+    before = bed.inspect()
+    bed.set_standin(None, rotate_log_on_migrate=True)
+    proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), extra_vars={'lookerops_cmk_delivery': 'env'})
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    after = bed.inspect()
+    assert after['legacy'] == 0 and after['digest'] == before['digest']
+    node = bed.nodes[0]
+    # The evidence line was found although Looker rotated its log right after writing it.
+    rotated = [n for n in os.listdir(os.path.join(node.home, 'log')) if re.match(r'looker\.log\.\d{8}$', n)]
+    assert rotated, os.listdir(os.path.join(node.home, 'log'))
+    assert 'evidence: ' in proc.stdout and 'Starting migration from AES-128-CBC Legacy to AES-GCM-256' in proc.stdout
+    cfg = os.path.join(node.home, 'lookerstart.cfg')
+    assert oct(os.stat(cfg).st_mode & 0o777) == '0o600'
+    with open(cfg, encoding='utf-8') as handle:
+        assert 'export LKR_MASTER_KEY_ENV=' in handle.read()
+    assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key'))
     assert all(all_alive(bed).values())

@@ -454,7 +454,7 @@ def test_running_tasks_and_pid_alive(fake):
         assert wait_for(lambda: any(t['pid'] == proc.pid for t in ln.running_looker_tasks()))
         tasks = [t for t in fake.node().running_tasks() if t['pid'] in (proc.pid, start_like.pid)]
         assert tasks == [{'pid': proc.pid, 'task': 'rekey', 'user': fake.user, 'jar': fake.home + '/looker.jar'}]
-        assert ln.pid_is_alive(start_like.pid)
+        assert wait_for(lambda: ln.pid_is_alive(start_like.pid))
         assert [t['pid'] for t in fake.node().running_tasks('install')] == [proc.pid]
         other = os.path.join(fake.base, 'other')
         os.makedirs(other)
