@@ -243,7 +243,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         self.inventory = os.path.join(self.workdir, 'inventory.yml')
         self.local_inventory = os.path.join(self.workdir, 'inventory-local.yml')
         self.mariadb = MariaDB(os.path.join(self.workdir, 'mariadb'), host=HOST_ADDRESS)
-        self.moto = MotoServer(host='127.0.0.1', log_file=os.path.join(self.workdir, 'moto.log')) if moto else None
+        self.moto = MotoServer(host=HOST_ADDRESS, log_file=os.path.join(self.workdir, 'moto.log')) if moto else None
         self._procs = {}
         self._state = {}
         self.nodes = [Node(self, i) for i in range(1, int(nodes) + 1)]
@@ -506,6 +506,10 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
             else:
                 from standin import install  # pylint: disable=import-outside-toplevel
                 tunables = dict(self.standin)
+                if self.moto is not None:
+                    # What an EC2 instance role and the AWS endpoint are to a real node: the stand-in's
+                    # boto3 reaches the bed's moto server with test credentials.
+                    tunables['aws_env'] = self.moto.env()
                 tunables.setdefault('records', self.records)
                 install.write_config(node.standin_config, **tunables)
                 install.install_node(node.home, node.bin_dir, node.standin_config, self.python,

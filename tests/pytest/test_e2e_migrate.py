@@ -443,3 +443,113 @@ def test_env_delivery_and_rotated_log(bed_factory, tmp_path):
         assert 'export LKR_MASTER_KEY_ENV=' in handle.read()
     assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key'))
     assert all(all_alive(bed).values())
+
+
+# --- AWS KMS as the CMK, RDS snapshot of the backend (moto) -----------------------------------
+
+KMS_CLUSTER = dict(CLUSTER, name='e2e-kms', moto=True)
+KMS_VARS = {'lookerops_cmk_source': 'aws_kms', 'lookerops_aws_region': 'us-east-1',
+            'lookerops_aws_cmk_alias': 'alias/looker-e2e', 'lookerops_aws_cmk_create': True,
+            'lookerops_backend_backup': 'rds_snapshot', 'lookerops_aws_rds_instance': 'looker-backend'}
+
+
+def _aws(bed, service):
+    import boto3  # pylint: disable=import-outside-toplevel
+    env = bed.aws_env()
+    return boto3.client(service, region_name='us-east-1', endpoint_url=env['AWS_ENDPOINT_URL'],
+                        aws_access_key_id=env['AWS_ACCESS_KEY_ID'], aws_secret_access_key=env['AWS_SECRET_ACCESS_KEY'])
+
+
+@pytest.fixture(scope='module')
+def kms_bed(bed_factory):
+    bed = fresh(bed_factory, KMS_CLUSTER)
+    _aws(bed, 'rds').create_db_instance(DBInstanceIdentifier='looker-backend', DBInstanceClass='db.t3.micro', Engine='mysql',
+                                        MasterUsername='admin', MasterUserPassword='not-a-secret-1', AllocatedStorage=20)
+    return bed, bed.inspect()
+
+
+def _keys(bed):
+    return _aws(bed, 'kms').list_keys()['Keys']
+
+
+def test_kms_check_mode_creates_nothing_in_aws(kms_bed, tmp_path):
+    bed, before = kms_bed
+    proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), extra_vars=KMS_VARS, check=True)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    assert _keys(bed) == []
+    assert _aws(bed, 'rds').describe_db_snapshots(SnapshotType='manual')['DBSnapshots'] == []
+    assert_untouched(bed, before)
+
+
+def test_kms_wrong_context_on_one_node_is_caught_before_any_stop(kms_bed, tmp_path):
+    bed, before = kms_bed
+    inventory = tmp_path / 'inventory.yml'
+    import yaml  # pylint: disable=import-outside-toplevel
+    with open(bed.inventory, encoding='utf-8') as handle:
+        data = yaml.safe_load(handle)
+    hosts = data['all']['children']['looker_nodes']['hosts'] if 'all' in data else data['looker_nodes']['hosts']
+    hosts['looker2']['lookerops_aws_cmk_ec'] = 'Another_Context'
+    inventory.write_text(yaml.safe_dump(data), encoding='utf-8')
+    proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), extra_vars=KMS_VARS, inventory=str(inventory))
+    assert proc.returncode != 0
+    assert 'different key settings' in proc.stdout and 'looker2' in proc.stdout, proc.stdout[-4000:]
+    assert_untouched(bed, before)
+
+
+def test_kms_migration_end_to_end_and_rerun(kms_bed, tmp_path):
+    bed, before = kms_bed
+    controller = controller_for(bed, tmp_path)
+    proc = run_playbook(bed, 'migrate', controller, extra_vars=KMS_VARS)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    after = bed.inspect()
+    assert after['legacy'] == 0 and after['gcm'] == before['total'] and after['digest'] == before['digest']
+    assert all(all_alive(bed).values())
+    keys = _keys(bed)
+    assert len(keys) == 1
+    for node in bed.nodes:
+        with open(os.path.join(node.home, 'lookerstart.cfg'), encoding='utf-8') as handle:
+            text = handle.read()
+        assert "LKR_AWS_CMK='alias/looker-e2e'" in text and "AWS_REGION='us-east-1'" in text
+        assert 'AWS_SECRET_ACCESS_KEY' not in text and 'AWS_ACCESS_KEY_ID' not in text
+        with open(os.path.join(node.home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
+            assert json.load(handle)['kcv'] == 'kms:' + _aws(bed, 'kms').describe_key(KeyId=keys[0]['KeyId'])['KeyMetadata']['Arn']
+    snaps = _aws(bed, 'rds').describe_db_snapshots(DBInstanceIdentifier='looker-backend', SnapshotType='manual')['DBSnapshots']
+    assert len(snaps) == 1 and snaps[0]['DBSnapshotIdentifier'].startswith('lookerops-')
+    proc = run_playbook(bed, 'migrate', controller, extra_vars=KMS_VARS)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert set(recap_changed(proc.stdout).values()) == {0}
+    assert len(_keys(bed)) == 1
+    assert len(_aws(bed, 'rds').describe_db_snapshots(DBInstanceIdentifier='looker-backend', SnapshotType='manual')['DBSnapshots']) == 1
+
+
+def test_kms_missing_permission_is_caught_in_preflight(kms_bed, tmp_path, monkeypatch):
+    """The controller's AWS identity lacks kms:GenerateRandom (moto enforcing IAM): preflight names the action."""
+    from bed.moto import MotoServer  # pylint: disable=import-outside-toplevel
+    bed, _ = kms_bed
+    before = bed.inspect()
+    monkeypatch.setenv('INITIAL_NO_AUTH_ACTION_COUNT', '5')  # the set-up calls below, then IAM is enforced
+    server = MotoServer(log_file=str(tmp_path / 'moto-iam.log'))
+    try:
+        server.start()
+        monkeypatch.delenv('INITIAL_NO_AUTH_ACTION_COUNT')
+        import boto3  # pylint: disable=import-outside-toplevel
+        common = {'region_name': 'us-east-1', 'endpoint_url': server.url, 'aws_access_key_id': 'testing',
+                  'aws_secret_access_key': 'testing'}
+        iam, kms = boto3.client('iam', **common), boto3.client('kms', **common)
+        iam.create_user(UserName='controller')
+        iam.put_user_policy(UserName='controller', PolicyName='kms', PolicyDocument=json.dumps(
+            {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Resource': '*', 'Action': [
+                'kms:DescribeKey', 'kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:GetKeyRotationStatus',
+                'kms:ListAliases', 'kms:ListKeys', 'kms:ListResourceTags']}]}))
+        access = iam.create_access_key(UserName='controller')['AccessKey']
+        key_id = kms.create_key()['KeyMetadata']['KeyId']
+        kms.create_alias(AliasName='alias/looker-iam', TargetKeyId=key_id)
+        extra = dict(KMS_VARS, lookerops_aws_cmk_alias='alias/looker-iam', lookerops_aws_cmk_create=False)
+        proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), extra_vars=extra, env_extra={
+            'AWS_ENDPOINT_URL': server.url, 'AWS_ACCESS_KEY_ID': access['AccessKeyId'],
+            'AWS_SECRET_ACCESS_KEY': access['SecretAccessKey'], 'AWS_SESSION_TOKEN': ''})
+    finally:
+        server.stop()
+    assert proc.returncode != 0
+    assert 'Preflight found' in proc.stdout and 'kms:GenerateRandom' in proc.stdout, proc.stdout[-4000:]
+    assert_untouched(bed, before)

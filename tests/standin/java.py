@@ -198,6 +198,8 @@ def run(argv):
 def main(argv=None):
     """Entry point: messages to stderr, exit codes."""
     argv = sys.argv[1:] if argv is None else argv
+    for name, value in (load_config().get('aws_env') or {}).items():
+        os.environ.setdefault(name, str(value))
     try:
         code = run(argv)
     except keys.StartError as exc:
