@@ -8,7 +8,7 @@ cd "$root" || exit 1
 export LC_ALL=C.UTF-8 LOOKEROPS_ROOT="$root" LOOKEROPS_PYTHON="$root/.venv/bin/python"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export PATH="$root/.venv/bin:$PATH"
-scenarios=${LOOKEROPS_MOLECULE_SCENARIOS:-"smoke:3 cluster:3 single_node:1:--single"}
+scenarios=${LOOKEROPS_MOLECULE_SCENARIOS:-"smoke:3 cluster:3 single_node:1:--single aws_kms:3:--moto"}
 failed=0
 current=""
 cleanup() { [ -n "$current" ] && "$LOOKEROPS_PYTHON" tests/scripts/molecule_bed.py down "$current" >/dev/null 2>&1; current=""; }

@@ -27,10 +27,18 @@ def main(argv):
         return 0
     nodes = int(argv[2])
     single = '--single' in argv
-    bed = Bed(name=name, nodes=nodes, cluster=not single, standin=STANDIN)
+    moto = '--moto' in argv
+    bed = Bed(name=name, nodes=nodes, cluster=not single, standin=STANDIN, moto=moto)
     try:
         bed.up()
         digest = bed.inspect()['digest']
+        if moto:
+            # The "RDS instance" behind the backend, for the snapshot step.
+            import boto3  # pylint: disable=import-outside-toplevel
+            env = bed.aws_env()
+            boto3.client('rds', region_name='us-east-1', endpoint_url=env['AWS_ENDPOINT_URL']).create_db_instance(
+                DBInstanceIdentifier='looker-backend', DBInstanceClass='db.t3.micro', Engine='mysql',
+                MasterUsername='admin', MasterUserPassword='not-a-secret-1', AllocatedStorage=20)
     except BaseException:
         bed.down()
         raise
@@ -43,6 +51,8 @@ def main(argv):
         'LOOKEROPS_ESCROW_PATH': controller.escrow_path,
         'ANSIBLE_COLLECTIONS_PATH': collections_path(),
     }
+    if moto:
+        out.update(bed.aws_env())
     for key, value in out.items():
         print('export %s=%s' % (key, shlex.quote(value)))
     return 0
