@@ -450,7 +450,8 @@ def test_env_delivery_and_rotated_log(bed_factory, tmp_path):
 KMS_CLUSTER = dict(CLUSTER, name='e2e-kms', moto=True)
 KMS_VARS = {'lookerops_cmk_source': 'aws_kms', 'lookerops_aws_region': 'us-east-1',
             'lookerops_aws_cmk_alias': 'alias/looker-e2e', 'lookerops_aws_cmk_create': True,
-            'lookerops_backend_backup': 'rds_snapshot', 'lookerops_aws_rds_instance': 'looker-backend'}
+            'lookerops_backend_backup': 'rds_snapshot', 'lookerops_aws_rds_instance': 'looker-backend',
+            'lookerops_aws_iam_role': 'looker-nodes'}
 
 
 def _aws(bed, service):
@@ -515,6 +516,8 @@ def test_kms_migration_end_to_end_and_rerun(kms_bed, tmp_path):
             assert json.load(handle)['kcv'] == 'kms:' + _aws(bed, 'kms').describe_key(KeyId=keys[0]['KeyId'])['KeyMetadata']['Arn']
     snaps = _aws(bed, 'rds').describe_db_snapshots(DBInstanceIdentifier='looker-backend', SnapshotType='manual')['DBSnapshots']
     assert len(snaps) == 1 and snaps[0]['DBSnapshotIdentifier'].startswith('lookerops-')
+    policy = _aws(bed, 'iam').get_role_policy(RoleName='looker-nodes', PolicyName='lookerops-looker-cmk')['PolicyDocument']
+    assert 'kms:GenerateRandom' in json.dumps(policy) and keys[0]['KeyId'] in json.dumps(policy)
     proc = run_playbook(bed, 'migrate', controller, extra_vars=KMS_VARS)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert set(recap_changed(proc.stdout).values()) == {0}
@@ -544,7 +547,7 @@ def test_kms_missing_permission_is_caught_in_preflight(kms_bed, tmp_path, monkey
         access = iam.create_access_key(UserName='controller')['AccessKey']
         key_id = kms.create_key()['KeyMetadata']['KeyId']
         kms.create_alias(AliasName='alias/looker-iam', TargetKeyId=key_id)
-        extra = dict(KMS_VARS, lookerops_aws_cmk_alias='alias/looker-iam', lookerops_aws_cmk_create=False)
+        extra = dict(KMS_VARS, lookerops_aws_cmk_alias='alias/looker-iam', lookerops_aws_cmk_create=False, lookerops_aws_iam_role='')
         proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), extra_vars=extra, env_extra={
             'AWS_ENDPOINT_URL': server.url, 'AWS_ACCESS_KEY_ID': access['AccessKeyId'],
             'AWS_SECRET_ACCESS_KEY': access['SecretAccessKey'], 'AWS_SESSION_TOKEN': ''})
