@@ -22,6 +22,7 @@ author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lookerops.encryption.looker_node
 attributes:
   check_mode:
     support: full
@@ -32,29 +33,6 @@ attributes:
     support: full
     platforms: posix
 options:
-  looker_home:
-    description: Looker directory on the node, holding C(looker.jar), C(looker-dependencies.jar) and the startup script C(looker).
-    type: path
-    default: /home/looker/looker
-  looker_user:
-    description: The user that runs Looker. Looker commands run as this user (HOME, USER, LOGNAME of that user, cwd O(looker_home)).
-    type: str
-    default: looker
-  java:
-    description:
-      - The C(java) command for Looker tasks. An absolute path also puts its directory first on the PATH of Looker commands, so
-        that the startup script (which calls plain C(java)) uses the same one.
-    type: str
-    default: java
-  looker_port:
-    description:
-      - Port of Looker's web server, for C(/alive) and the stop call on 127.0.0.1.
-      - Default from the effective settings, C(--port) in C(LOOKERARGS), else C(LOOKERPORT), else 9999.
-    type: int
-  looker_path:
-    description:
-      - PATH for Looker commands. Default the Looker user's login PATH (C(/bin/sh -l)), else C(/usr/local/bin:/usr/bin:/bin).
-    type: str
   run_id:
     description: When given, the C(ours) field of RV(fence) tells whether the C(.deploying) fence was written by this run.
     type: str

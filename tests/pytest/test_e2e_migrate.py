@@ -528,7 +528,7 @@ def test_kms_migration_end_to_end_and_rerun(kms_bed, tmp_path):
 def test_kms_missing_permission_is_caught_in_preflight(kms_bed, tmp_path, monkeypatch):
     """The controller's AWS identity lacks kms:GenerateRandom (moto enforcing IAM): preflight names the action."""
     from bed.moto import MotoServer  # pylint: disable=import-outside-toplevel
-    bed, _ = kms_bed
+    bed = kms_bed[0]
     before = bed.inspect()
     monkeypatch.setenv('INITIAL_NO_AUTH_ACTION_COUNT', '5')  # the set-up calls below, then IAM is enforced
     server = MotoServer(log_file=str(tmp_path / 'moto-iam.log'))
