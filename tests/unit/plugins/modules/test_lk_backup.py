@@ -6,45 +6,17 @@
 from __future__ import annotations
 
 import collections
-import json
 import os
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
 from ansible_collections.lookerops.encryption.plugins.modules import lk_backup, lk_restore
-
-
-class _Exit(Exception):
-    pass
+from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main
 
 
 def _run(module, args, monkeypatch, check_mode=False):
-    payload = dict(args)
-    payload['_ansible_check_mode'] = check_mode
-    payload['_ansible_diff'] = True
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': payload})))
-    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
-    out = {}
-
-    def _exit(self, **kwargs):  # pylint: disable=unused-argument
-        out.update(kwargs)
-        raise _Exit()
-
-    def _fail(self, msg, **kwargs):  # pylint: disable=unused-argument
-        out.update(kwargs)
-        out['failed'] = True
-        out['msg'] = msg
-        raise _Exit()
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', _exit)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', _fail)
-    with pytest.raises(_Exit):
-        module.main()
-    return out
+    return run_main(module, args, monkeypatch, check_mode=check_mode, diff=True)
 
 
 @pytest.fixture(name='home')

@@ -6,16 +6,14 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import pwd
 import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.lookerops.encryption.plugins.modules import lk_cmk
+from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 KEY_KCV = 'kcv1:85eaa8f81d9c4bb6'
@@ -26,12 +24,7 @@ OWNER = pwd.getpwuid(os.getuid()).pw_name
 
 def run_module(capsys, **args):
     args.setdefault('owner', OWNER)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            lk_cmk.main()
-    out = capsys.readouterr().out
-    assert KEY not in out and OTHER not in out
-    return json.loads(out)
+    return run_main_json(lk_cmk, capsys, args, secrets=(KEY, OTHER))
 
 
 def test_module_present_then_unchanged(tmp_path, capsys):

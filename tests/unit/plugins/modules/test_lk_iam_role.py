@@ -11,25 +11,13 @@ import os
 import boto3
 import pytest
 
-from moto import mock_aws
-
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
 from ansible_collections.lookerops.encryption.plugins.modules import lk_iam_role
+from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
 ROLE = 'looker-unit-nodes'
 
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
-    for name, value in (('AWS_ACCESS_KEY_ID', 'testing'), ('AWS_SECRET_ACCESS_KEY', 'testing'), ('AWS_DEFAULT_REGION', 'us-east-1'),
-                        ('AWS_EC2_METADATA_DISABLED', 'true')):
-        monkeypatch.setenv(name, value)
-    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_REGION'):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield
+pytestmark = pytest.mark.usefixtures('aws_env')
 
 
 @pytest.fixture
@@ -44,10 +32,7 @@ def key_arn():
 
 def run_module(capsys, **args):
     args.setdefault('name', ROLE)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            lk_iam_role.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main_json(lk_iam_role, capsys, args)
 
 
 def test_inline_create_idempotent_and_check(capsys, iam, key_arn):

@@ -11,25 +11,14 @@ import boto3
 import pytest
 
 from botocore.exceptions import ClientError
-from moto import mock_aws
-
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
 from ansible_collections.lookerops.encryption.plugins.modules import lk_kms_key
+from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
 ALIAS = 'alias/looker-unit-cmk'
 
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
-    for name, value in (('AWS_ACCESS_KEY_ID', 'testing'), ('AWS_SECRET_ACCESS_KEY', 'testing'), ('AWS_DEFAULT_REGION', 'us-east-1'),
-                        ('AWS_EC2_METADATA_DISABLED', 'true')):
-        monkeypatch.setenv(name, value)
-    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_REGION'):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield
+pytestmark = pytest.mark.usefixtures('aws_env')
 
 
 @pytest.fixture
@@ -39,10 +28,7 @@ def kms():
 
 def run_module(capsys, **args):
     args.setdefault('alias', ALIAS)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            lk_kms_key.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main_json(lk_kms_key, capsys, args)
 
 
 def customer_keys(kms):

@@ -6,17 +6,15 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import pwd
 import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.lookerops.encryption.plugins.module_utils._node_env import BEGIN
 from ansible_collections.lookerops.encryption.plugins.modules import lk_node_env
+from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 KEY_KCV = 'kcv1:85eaa8f81d9c4bb6'
@@ -25,12 +23,7 @@ OWNER = pwd.getpwuid(os.getuid()).pw_name
 
 def run_module(capsys, **args):
     args.setdefault('owner', OWNER)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            lk_node_env.main()
-    out = capsys.readouterr().out
-    assert KEY not in out
-    return json.loads(out)
+    return run_main_json(lk_node_env, capsys, args, secrets=(KEY,))
 
 
 @pytest.fixture

@@ -5,32 +5,18 @@
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 
-from moto import mock_aws
-
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
 from ansible_collections.lookerops.encryption.plugins.modules import lk_rds_snapshot
+from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
 INSTANCE = 'looker-backend'
 RUN_ID = '20261128T022747Z'
 SNAPSHOT = 'lookerops-20261128t022747z'
 
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
-    for name, value in (('AWS_ACCESS_KEY_ID', 'testing'), ('AWS_SECRET_ACCESS_KEY', 'testing'), ('AWS_DEFAULT_REGION', 'us-east-1'),
-                        ('AWS_EC2_METADATA_DISABLED', 'true')):
-        monkeypatch.setenv(name, value)
-    for name in ('AWS_ENDPOINT_URL', 'AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_REGION'):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield
+pytestmark = pytest.mark.usefixtures('aws_env')
 
 
 @pytest.fixture
@@ -43,10 +29,7 @@ def rds():
 
 def run_module(capsys, **args):
     args.setdefault('run_id', RUN_ID)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            lk_rds_snapshot.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main_json(lk_rds_snapshot, capsys, args)
 
 
 def manual_snapshots(rds):

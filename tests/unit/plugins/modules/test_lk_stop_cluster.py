@@ -5,78 +5,27 @@
 
 from __future__ import annotations
 
-import json
 import os
 
-import pytest
-
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.lookerops.encryption.plugins.modules import lk_stop_cluster
-from ansible_collections.lookerops.encryption.tests.unit.plugins.module_utils.test_looker_node import (
-    FakeLooker,
-    confine_task_scan,
-)
-
-
-class _Exit(Exception):
-    pass
-
-
-def run_module(args, monkeypatch, check_mode=False):
-    out = {}
-
-    def _exit(self, **kwargs):  # pylint: disable=unused-argument
-        out.update(kwargs)
-        raise _Exit()
-
-    def _fail(self, msg, **kwargs):  # pylint: disable=unused-argument
-        out.update(kwargs)
-        out['failed'] = True
-        out['msg'] = msg
-        raise _Exit()
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', _exit)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', _fail)
-    payload = dict(args)
-    payload['_ansible_check_mode'] = check_mode
-    with patch_module_args(payload):
-        with pytest.raises(_Exit):
-            lk_stop_cluster.main()
-    json.dumps(out)
-    return out
-
-
-@pytest.fixture(name='fake')
-def fake_fixture(tmp_path, monkeypatch):
-    fake = FakeLooker(tmp_path)
-    confine_task_scan(monkeypatch, tmp_path)
-    yield fake
-    fake.cleanup()
-
-
-def common(fake, **kwargs):
-    args = {'looker_home': fake.home, 'looker_user': fake.user, 'java': fake.java}
-    args.update(kwargs)
-    return args
+from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import common, run_main
 
 
 def test_stop_cluster(fake, monkeypatch):
     pid = fake.start_jvm()
-    res = run_module(common(fake, run_id='r1'), monkeypatch, check_mode=True)
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1'), monkeypatch, check_mode=True)
     assert res['changed'] and res['was_running'] and res['method'] == 'control' and res['evidence']['pid_alive']
-    res = run_module(common(fake, run_id='r1', stop_timeout=30), monkeypatch)
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1', stop_timeout=30), monkeypatch)
     assert res['changed'] and res['fenced'] and res['evidence']['alive'] == 'refused' and not res['evidence']['pid_alive']
     assert res['evidence']['pid'] == pid and res['evidence']['backend_sessions'] is None
-    res = run_module(common(fake, run_id='r1'), monkeypatch)
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1'), monkeypatch)
     assert res['changed'] is False and res['was_running'] is False
 
 
 def test_stop_cluster_requires_run_id(fake, monkeypatch):
-    res = run_module(common(fake), monkeypatch)
+    res = run_main(lk_stop_cluster, common(fake), monkeypatch)
     assert res['failed'] and 'run_id' in res['msg']
-    res = run_module(common(fake, fence=False), monkeypatch)
+    res = run_main(lk_stop_cluster, common(fake, fence=False), monkeypatch)
     assert res['changed'] is False and res['fenced'] is False
 
 
@@ -102,9 +51,9 @@ def test_stop_cluster_backend_sessions(fake, monkeypatch):
         return sessions.pop(0) if sessions else []
     monkeypatch.setattr(lk_stop_cluster, 'connect', lambda cfg: _Ctx())
     monkeypatch.setattr(lk_stop_cluster, 'list_sessions', fake_list)
-    res = run_module(common(fake, run_id='r1', backend={}, client_host='198.51.100.11', backend_timeout=10), monkeypatch)
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1', backend={}, client_host='198.51.100.11', backend_timeout=10), monkeypatch)
     assert res['evidence']['backend_sessions'] == [] and calls == [('looker', '198.51.100.11')] * 2
     sessions[:] = [[{'id': 7, 'user': 'looker', 'host': '198.51.100.11:1', 'client': '198.51.100.11'}]] * 10
-    res = run_module(common(fake, run_id='r1', backend={}, client_host='198.51.100.11', backend_timeout=0), monkeypatch)
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1', backend={}, client_host='198.51.100.11', backend_timeout=0), monkeypatch)
     assert res['failed'] and 'still shows 1 session' in res['msg'] and res['evidence']['backend_sessions'][0]['id'] == 7
     assert 'pw' not in res['msg']

@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers shared by the module unit tests: run a module's main() with given arguments and return its result.
+
+The fixtures shared by these tests (``fake``, ``aws_env``) are in ``conftest.py`` next to this file.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class ModuleExit(Exception):
+    """Raised by the patched exit_json/fail_json so that main() stops where the module would exit."""
+
+
+def run_main(module, args, monkeypatch, check_mode=False, diff=False):
+    """Run ``module.main()`` with ``args``, capturing what it passes to exit_json/fail_json.
+
+    A failure comes back with ``failed=True`` and ``msg``; the result must be JSON serialisable.
+    """
+    out = {}
+
+    def _exit(self, **kwargs):  # pylint: disable=unused-argument
+        out.update(kwargs)
+        raise ModuleExit()
+
+    def _fail(self, msg, **kwargs):  # pylint: disable=unused-argument
+        out.update(kwargs)
+        out['failed'] = True
+        out['msg'] = msg
+        raise ModuleExit()
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', _exit)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', _fail)
+    payload = dict(args)
+    payload['_ansible_check_mode'] = check_mode
+    if diff:
+        payload['_ansible_diff'] = True
+    with patch_module_args(payload):
+        with pytest.raises(ModuleExit):
+            module.main()
+    json.dumps(out)
+    return out
+
+
+def run_main_json(module, capsys, args, secrets=()):
+    """Run ``module.main()`` with ``args`` through the real exit_json/fail_json and return the JSON it printed.
+
+    None of ``secrets`` may appear anywhere in that output.
+    """
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    out = capsys.readouterr().out
+    for secret in secrets:
+        assert secret not in out
+    return json.loads(out)
+
+
+def common(fake, **kwargs):
+    """Arguments pointing a module at the FakeLooker ``fake``, plus ``kwargs``."""
+    args = {'looker_home': fake.home, 'looker_user': fake.user, 'java': fake.java}
+    args.update(kwargs)
+    return args
