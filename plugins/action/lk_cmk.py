@@ -9,11 +9,11 @@ it is never echoed in the result.
 
 from __future__ import annotations
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
+    split_task_args,
     SOURCE_ARGSPEC,
     CmkSourceError,
     loaded_vault_secrets,
@@ -35,13 +35,10 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        module_args = dict(self._task.args)
-        action_args = {name: module_args.pop(name) for name in list(ACTION_ARGSPEC) if name in module_args}
-        validation = ArgumentSpecValidator(ACTION_ARGSPEC).validate(action_args)
-        if validation.error_messages:
-            result.update(failed=True, msg='Invalid arguments: %s' % '; '.join(validation.error_messages))
+        module_args, params, error = split_task_args(self._task.args, ACTION_ARGSPEC)
+        if error:
+            result.update(failed=True, msg=error)
             return result
-        params = validation.validated_parameters
         state = module_args.get('state') or 'present'
         expected_kcv = module_args.get('expected_kcv')
         if expected_kcv is not None and not is_kcv(expected_kcv):

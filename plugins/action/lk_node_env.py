@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
+    split_task_args,
     SOURCE_ARGSPEC,
     CmkSourceError,
     loaded_vault_secrets,
@@ -27,13 +27,10 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        module_args = dict(self._task.args)
-        source_args = {name: module_args.pop(name) for name in list(SOURCE_ARGSPEC) if name in module_args}
-        validation = ArgumentSpecValidator(SOURCE_ARGSPEC).validate(source_args)
-        if validation.error_messages:
-            result.update(failed=True, msg='Invalid arguments: %s' % '; '.join(validation.error_messages))
+        module_args, params, error = split_task_args(self._task.args, SOURCE_ARGSPEC)
+        if error:
+            result.update(failed=True, msg=error)
             return result
-        params = validation.validated_parameters
         facts = {}
         if module_args.get('mode') == 'key_env':
             try:

@@ -1298,3 +1298,14 @@ def log_evidence(node, since, pattern='GCM', required=True):
                               % (pattern, result['since'], ', '.join(result['files']) or 'no log file (none found)',
                                  node.log_file), **result)
     return result
+
+
+def run_operation(module, operation, *args, **kwargs):
+    """Run one node operation for a module: exit with its result, or fail with its message (and partial result)."""
+    try:
+        result = operation(*args, **kwargs)
+    except OperationFailed as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    except LookerNodeError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)

@@ -78,11 +78,10 @@ fence:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    LookerNodeError,
-    OperationFailed,
     fence_op,
     node_argument_spec,
     node_from_params,
+    run_operation,
 )
 
 
@@ -95,14 +94,8 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     node = node_from_params(module.params)
-    try:
-        result = fence_op(node, module.params['state'], module.params['run_id'], force=module.params['force'],
-                          check_mode=module.check_mode)
-    except OperationFailed as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    except LookerNodeError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_operation(
+        module, fence_op, node, module.params['state'], module.params['run_id'], force=module.params['force'], check_mode=module.check_mode)
 
 
 if __name__ == '__main__':

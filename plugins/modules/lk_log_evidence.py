@@ -86,11 +86,10 @@ lines_since:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    LookerNodeError,
-    OperationFailed,
     log_evidence,
     node_argument_spec,
     node_from_params,
+    run_operation,
 )
 
 
@@ -104,13 +103,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     node = node_from_params(params)
-    try:
-        result = log_evidence(node, params['since'], pattern=params['pattern'], required=params['required'])
-    except OperationFailed as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    except LookerNodeError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_operation(
+        module, log_evidence, node, params['since'], pattern=params['pattern'], required=params['required'])
 
 
 if __name__ == '__main__':

@@ -163,11 +163,10 @@ pid:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    LookerNodeError,
-    OperationFailed,
     migrate_encryption,
     node_argument_spec,
     node_from_params,
+    run_operation,
 )
 
 
@@ -188,18 +187,11 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     node = node_from_params(params)
-    try:
-        result = migrate_encryption(node, creds_file=params['creds_file'], extra_args=params['extra_args'],
-                                    jvm_args=params['jvm_args'], retries=params['retries'],
-                                    retry_delay=params['retry_delay'], retry_backoff=params['retry_backoff'],
-                                    retry_max_delay=params['retry_max_delay'], timeout=params['timeout'],
-                                    require_key_settings=params['require_key_settings'], check_mode=module.check_mode,
-                                    task_scope=params['task_scope'])
-    except OperationFailed as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    except LookerNodeError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_operation(
+        module, migrate_encryption, node, creds_file=params['creds_file'], extra_args=params['extra_args'], jvm_args=params['jvm_args'],
+        retries=params['retries'], retry_delay=params['retry_delay'], retry_backoff=params['retry_backoff'],
+        retry_max_delay=params['retry_max_delay'], timeout=params['timeout'], require_key_settings=params['require_key_settings'],
+        check_mode=module.check_mode, task_scope=params['task_scope'])
 
 
 if __name__ == '__main__':

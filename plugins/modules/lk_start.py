@@ -95,10 +95,9 @@ evidence:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    LookerNodeError,
-    OperationFailed,
     node_argument_spec,
     node_from_params,
+    run_operation,
     start_node,
 )
 
@@ -115,14 +114,9 @@ def main():
                            required_if=[('unfence', True, ('run_id',))])
     params = module.params
     node = node_from_params(params)
-    try:
-        result = start_node(node, run_id=params['run_id'], unfence=params['unfence'], timeout=params['timeout'],
-                            startup_grace=params['startup_grace'], check_mode=module.check_mode)
-    except OperationFailed as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    except LookerNodeError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_operation(
+        module, start_node, node, run_id=params['run_id'], unfence=params['unfence'], timeout=params['timeout'],
+        startup_grace=params['startup_grace'], check_mode=module.check_mode)
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.vault import AnsibleVaultError, VaultLib, is_encrypted
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
@@ -231,3 +232,16 @@ def loaded_vault_secrets(loader):
         except ImportError:
             secrets = None
     return list(secrets or [])
+
+
+def split_task_args(task_args, argspec):
+    """Split a task's arguments into the module's and the controller's (validated against argspec).
+
+    Returns (module_args, controller_params, error message or None).
+    """
+    module_args = dict(task_args)
+    own = {name: module_args.pop(name) for name in list(argspec) if name in module_args}
+    validation = ArgumentSpecValidator(argspec).validate(own)
+    if validation.error_messages:
+        return module_args, None, 'Invalid arguments: %s' % '; '.join(validation.error_messages)
+    return module_args, validation.validated_parameters, None
