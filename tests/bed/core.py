@@ -62,11 +62,11 @@ class BedError(RuntimeError):
 
 
 def default_python():
-    """The test venv's Python: this one when it runs in a venv, else /work/main/.venv or /tmp/probe-venv."""
+    """The test venv's Python: this one when it runs in a venv, else $LOOKEROPS_PYTHON or the checkout's .venv."""
     if sys.prefix != sys.base_prefix:
         return sys.executable
-    for cand in ('/work/main/.venv/bin/python', '/tmp/probe-venv/bin/python'):
-        if os.access(cand, os.X_OK):
+    for cand in (os.environ.get('LOOKEROPS_PYTHON', ''), os.path.join(os.path.dirname(TESTS_DIR), '.venv', 'bin', 'python')):
+        if cand and os.access(cand, os.X_OK):
             return cand
     return sys.executable
 

@@ -31,8 +31,9 @@ def _moto_binary():
     cand = os.path.join(os.path.dirname(sys.executable), 'moto_server')
     if os.access(cand, os.X_OK):
         return cand
-    for venv in ('/work/main/.venv', '/tmp/probe-venv'):
-        cand = os.path.join(venv, 'bin', 'moto_server')
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for bin_dir in (os.path.dirname(os.environ.get('LOOKEROPS_PYTHON', '')), os.path.join(repo, '.venv', 'bin')):
+        cand = os.path.join(bin_dir, 'moto_server')
         if os.access(cand, os.X_OK):
             return cand
     raise MotoError("moto_server not found next to %s: install it with `pip install 'moto[server]'` in the test venv"

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -16,7 +17,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def collections_path():
     """A directory holding ansible_collections/lookerops/encryption -> this checkout."""
-    tree = os.path.join(tempfile.gettempdir(), 'lookerops-collections-%d' % os.getuid())
+    # One tree per checkout: two checkouts on one machine must never run each other's code.
+    tag = hashlib.sha256(ROOT.encode('utf-8')).hexdigest()[:12]
+    tree = os.path.join(tempfile.gettempdir(), 'lookerops-collections-%d-%s' % (os.getuid(), tag))
     link = os.path.join(tree, 'ansible_collections', 'lookerops', 'encryption')
     os.makedirs(os.path.dirname(link), exist_ok=True)
     if not (os.path.islink(link) and os.path.realpath(link) == ROOT):

@@ -23,10 +23,10 @@ ALIAS = 'alias/looker-pytest-cmk'
 
 
 def _ansible_bin():
-    for candidate in (os.path.join(REPO, '.venv', 'bin'), '/tmp/probe-venv/bin', os.path.dirname(sys.executable)):
+    for candidate in (os.path.join(REPO, '.venv', 'bin'), os.path.dirname(sys.executable)):
         if os.access(os.path.join(candidate, 'ansible'), os.X_OK):
             return os.path.join(candidate, 'ansible')
-    raise RuntimeError('ansible not found in /work/main/.venv/bin or /tmp/probe-venv/bin')
+    raise RuntimeError('ansible not found in the checkout\'s .venv/bin nor beside %s; run tests/scripts/setup.sh' % sys.executable)
 
 
 @pytest.fixture(scope='module')

@@ -30,10 +30,10 @@ WAIVER = 'I have escrowed the CMK myself'
 
 
 def _ansible_bin():
-    for candidate in (os.path.join(REPO, '.venv', 'bin'), '/tmp/probe-venv/bin', os.path.dirname(sys.executable)):
+    for candidate in (os.path.join(REPO, '.venv', 'bin'), os.path.dirname(sys.executable)):
         if os.access(os.path.join(candidate, 'ansible-playbook'), os.X_OK):
             return candidate
-    raise RuntimeError('ansible-playbook not found in /work/main/.venv/bin or /tmp/probe-venv/bin')
+    raise RuntimeError('ansible-playbook not found in the checkout\'s .venv/bin nor beside %s; run tests/scripts/setup.sh' % sys.executable)
 
 
 def _kcv(key_text):

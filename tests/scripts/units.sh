@@ -3,6 +3,5 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 py=${LOOKEROPS_PYTHON:-$here/.venv/bin/python}
-[ -x "$py" ] || py=/tmp/probe-venv/bin/python
 cd "$here"
 exec "$py" -m pytest -q -p no:cacheprovider tests/unit "$@"

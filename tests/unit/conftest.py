@@ -9,6 +9,7 @@ and nothing happens here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -17,7 +18,9 @@ try:
     import ansible_collections.lookerops.encryption  # noqa: F401  pylint: disable=unused-import
 except ImportError:
     _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    _TREE = os.path.join(tempfile.gettempdir(), 'lookerops-unit-%d' % os.getuid())
+    # One tree per checkout: two checkouts on one machine must never import each other's code.
+    _TAG = hashlib.sha256(_ROOT.encode('utf-8')).hexdigest()[:12]
+    _TREE = os.path.join(tempfile.gettempdir(), 'lookerops-unit-%d-%s' % (os.getuid(), _TAG))
     _LINK = os.path.join(_TREE, 'ansible_collections', 'lookerops', 'encryption')
     os.makedirs(os.path.dirname(_LINK), exist_ok=True)
     if not os.path.islink(_LINK) or os.path.realpath(_LINK) != _ROOT:
