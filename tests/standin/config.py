@@ -18,6 +18,8 @@ DEFAULTS = {
     'crash_midway': False,
     'rotate_log_on_migrate': False,
     'records': 10,
+    # Seconds the node's clock is off: Looker stamps its log lines with the node's clock.
+    'clock_offset_seconds': 0,
     # Environment the node provides to Looker outside lookerstart.cfg (the bed: AWS endpoint and
     # test credentials, standing in for an EC2 instance role). Set only where not already set.
     'aws_env': {},

@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 
 from standin.config import DEFAULTS
-from standin.java import MARKER, MARKER_TEXT
+from standin.java import MARKER, MARKER_TEXT, RELEASE_ENTRY
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -148,16 +148,22 @@ def _atomic(path, data, mode):
         raise
 
 
-def build_jar(path, release, title='Looker', marker=True):
-    """A real jar (zip) with a manifest; ``marker`` adds the stand-in marker the java shim checks."""
+def build_jar(path, release, title='Looker', marker=True, manifest_release=True):
+    """A real jar (zip) with a manifest; ``marker`` adds the stand-in marker the java shim checks.
+
+    ``manifest_release=False`` builds a jar whose manifest names no release (as some older Looker builds):
+    the stand-in still knows it, and tells it only through the API's ``GET /versions``."""
     fd, tmp = tempfile.mkstemp(prefix='.jar.', dir=os.path.dirname(os.path.abspath(path)))
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as jar:
+            version_line = 'Implementation-Version: %s\r\n' % release if manifest_release else ''
             jar.writestr('META-INF/MANIFEST.MF', 'Manifest-Version: 1.0\r\nImplementation-Title: %s\r\n'
-                         'Implementation-Version: %s\r\nMain-Class: com.looker.LookerStandIn\r\n\r\n' % (title, release))
+                         '%sMain-Class: com.looker.LookerStandIn\r\n\r\n' % (title, version_line))
             if marker:
                 jar.writestr(MARKER, MARKER_TEXT + '\n')
+            if not manifest_release:
+                jar.writestr(RELEASE_ENTRY, release + '\n')
         os.chmod(tmp, 0o644)
         os.rename(tmp, path)
     except BaseException:

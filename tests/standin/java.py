@@ -41,6 +41,9 @@ def parse_jvm(argv):
     raise TaskError('Usage: java [options] -jar <jarfile> [args...]')
 
 
+RELEASE_ENTRY = 'com/looker/standin/release.txt'
+
+
 def read_jar(path):
     """Release from META-INF/MANIFEST.MF of a stand-in looker.jar."""
     if not os.path.isfile(path):
@@ -49,6 +52,8 @@ def read_jar(path):
         with zipfile.ZipFile(path) as jar:
             manifest = jar.read('META-INF/MANIFEST.MF').decode('utf-8')
             marker = jar.read(MARKER).decode('utf-8').strip()
+            # A jar whose manifest names no release (older builds): the stand-in keeps it beside its marker.
+            hidden = jar.read(RELEASE_ENTRY).decode('utf-8').strip() if RELEASE_ENTRY in jar.namelist() else None
     except (zipfile.BadZipFile, KeyError, UnicodeDecodeError):
         raise TaskError('Error: Invalid or corrupt jarfile %s' % path) from None
     fields = {}
@@ -56,9 +61,10 @@ def read_jar(path):
         if ':' in line:
             key, value = line.split(':', 1)
             fields[key.strip()] = value.strip()
-    if fields.get('Implementation-Title') != 'Looker' or marker != MARKER_TEXT or not fields.get('Implementation-Version'):
+    release = fields.get('Implementation-Version') or hidden
+    if fields.get('Implementation-Title') != 'Looker' or marker != MARKER_TEXT or not release:
         raise TaskError('Error: Invalid or corrupt jarfile %s' % path)
-    return fields['Implementation-Version']
+    return release
 
 
 def release_tuple(release):
@@ -98,6 +104,10 @@ def parse_looker_args(args):
             idx += 1
         elif arg.startswith('--hostname='):
             opts['hostname'] = arg.split('=', 1)[1]
+        elif arg == '--api-port' and nxt is not None:
+            opts['api_port'] = int(nxt)
+        elif arg.startswith('--api-port='):
+            opts['api_port'] = int(arg.split('=', 1)[1])
         elif arg in ('--port', '-p') and nxt is not None:
             opts['port'] = int(nxt)
             idx += 1

@@ -21,9 +21,18 @@ def thread_tag():
     return _THREAD_IDS[ident]
 
 
+def clock_offset():
+    """Seconds the node's clock is off (stand-in tunable clock_offset_seconds; the bed sets it per node)."""
+    from standin.config import load_config  # pylint: disable=import-outside-toplevel
+    try:
+        return float(load_config().get('clock_offset_seconds') or 0)
+    except (OSError, ValueError):
+        return 0.0
+
+
 def timestamp(now=None):
-    """``YYYY-MM-DD HH:MM:SS.mmm +0000`` in UTC."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    """``YYYY-MM-DD HH:MM:SS.mmm +0000`` in UTC, by the node's clock (which may be off)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=clock_offset())
     return now.strftime('%Y-%m-%d %H:%M:%S.') + '%03d +0000' % (now.microsecond // 1000)
 
 

@@ -77,6 +77,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     ssl_context = None
     node = None
+    api = False
 
     def get_request(self):
         sock, addr = self.socket.accept()
@@ -118,7 +119,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, '', 'text/plain')
         elif url.path == '/availability':
             self._send(200, json.dumps(node.availability()))
-        elif url.path == '/control/stop':
+        elif url.path in ('/versions', '/api/versions') and self.server.api:
+            # Looker's API root: GET /versions answers without a login (the SDKs call it first).
+            self._send(200, json.dumps({'looker_release_version': node.release,
+                                        'current_version': {'version': node.release, 'full_version': node.release + '.0'}}))
+        elif url.path == '/control/stop' and not self.server.api:
             token = parse_qs(url.query).get('token', [''])[0]
             if node.token and hmac.compare_digest(token.encode('utf-8'), node.token.encode('utf-8')):
                 self._send(200, '{"status": "stopping"}')
@@ -236,24 +241,34 @@ class Node:
             httpd = _Server(('0.0.0.0', port), _Handler)
         except OSError as exc:
             return self._fail('Looker can not start because: port %d is not available: %s' % (port, exc.strerror), foreground)
-        httpd.node = self
+        api_port = int(self.opts.get('api_port') or 19999)
+        try:
+            apid = _Server(('0.0.0.0', api_port), _Handler)
+        except OSError as exc:
+            httpd.server_close()
+            return self._fail('Looker can not start because: port %d is not available: %s' % (api_port, exc.strerror), foreground)
+        httpd.node = apid.node = self
+        httpd.api, apid.api = False, True
         if not self.opts.get('no_ssl'):
             cert, key = ensure_certificate(home)
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
-            httpd.ssl_context = ctx
+            httpd.ssl_context = apid.ssl_context = ctx
         self.httpd = httpd
         self.token = secrets.token_hex(32)
         token_path = os.path.join(home, '.status_server_token')
         write_private(token_path, self.token.encode('ascii'))
         thread = threading.Thread(target=httpd.serve_forever, kwargs={'poll_interval': 0.1}, name='web', daemon=True)
         thread.start()
+        threading.Thread(target=apid.serve_forever, kwargs={'poll_interval': 0.1}, name='api', daemon=True).start()
         log(home, 'INFO', 'looker', 'Looker started: listening on port %d (%s)' % (port, 'http' if self.opts.get('no_ssl') else 'https'))
         try:
             self.stop_event.wait()
             log(home, 'INFO', 'looker', 'Shutting down Looker (%s)' % self.stop_reason)
             threading.Event().wait(float(self.conf['stop_seconds']))  # graceful shutdown work; /alive still answers
         finally:
+            apid.shutdown()
+            apid.server_close()
             httpd.shutdown()
             httpd.server_close()
             try:
