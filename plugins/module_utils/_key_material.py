@@ -192,21 +192,24 @@ def write_key_file(path, key_text, uid, gid):
 
 DIFFERENT_KEY_MSG = (
     'A different CMK already exists at {path} ({found}); the key given has {wanted}. Refusing to replace it '
-    '(on_different_key=fail). If this instance has already been migrated to AES-256-GCM with the existing key, '
+    '(on_different_key=fail; it is replaced only with on_different_key=replace and replace_kcv naming it). If this instance has already been migrated to AES-256-GCM with the existing key, '
     'replacing it makes the internal database unreadable and the instance is lost. To change the CMK of a migrated '
     "instance use Looker's offline `rekey` task (old key in LKR_MASTER_KEY_ENV_SOURCE, new key in "
     'LKR_MASTER_KEY_ENV_DESTINATION, whole cluster stopped and backed up). If the existing file is known to be unused, '
-    'pass the key it holds, or set on_different_key=replace (the old file is kept next to it as a backup).'
+    'pass the key it holds, or set on_different_key=replace with replace_kcv={found} naming the key to replace (the old '
+    'file is kept next to it as a backup).'
 )
 
 
 class CmkFileBackend:
     """Decisions of the lk_cmk module: what is on the node, what should be, and how to get there."""
 
-    def __init__(self, path, owner, group=None, key=None, expected_kcv=None, state='present', on_different_key='fail', check_mode=False):
+    def __init__(self, path, owner, group=None, key=None, expected_kcv=None, state='present', on_different_key='fail', check_mode=False,
+                 replace_kcv=None):
         self.path = path
         self.state = state
         self.on_different_key = on_different_key
+        self.replace_kcv = replace_kcv
         self.check_mode = check_mode
         self.expected_kcv = expected_kcv
         self.uid, self.gid, self.owner, self.group = user_ids(owner, group)
@@ -287,7 +290,9 @@ class CmkFileBackend:
         extra = {}
         if action == 'replace':
             found = 'not a valid CMK: %s' % before['invalid'] if before['invalid'] else before['kcv']
-            if self.on_different_key != 'replace':
+            # A key Looker could use is replaced only when named by its key check value; an invalid file is no usable key.
+            named = bool(before['invalid']) or (self.replace_kcv is not None and self.replace_kcv == before['kcv'])
+            if self.on_different_key != 'replace' or not named:
                 raise KeyMaterialError(DIFFERENT_KEY_MSG.format(path=self.path, found=found, wanted=self.wanted_kcv))
             backup = '%s.replaced-%s' % (self.path, (before['kcv'] or 'invalid').replace(KCV_PREFIX, ''))
             extra['backup_path'] = backup

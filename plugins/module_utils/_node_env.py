@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import stat
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
@@ -129,6 +130,54 @@ def block_mode(block_lines):
     return 'unknown'
 
 
+def block_pairs(block_lines):
+    """{name: value} of a managed block's export line(s) (the block is written by render_block)."""
+    pairs = {}
+    for line in block_lines:
+        line = line.strip()
+        if not line.startswith('export '):
+            continue
+        try:
+            words = shlex.split(line[len('export '):])
+        except ValueError:
+            continue
+        for word in words:
+            name, sep, value = word.partition('=')
+            if sep:
+                pairs[name] = value
+    return pairs
+
+
+def key_identity(pairs):
+    """Which key a set of settings gives Looker: a key check value (local CMK), ``kms:<region>/<alias>/<context>``,
+    ``invalid`` (a local key Looker could not use), or None (no key settings). Never key text."""
+    if 'LKR_MASTER_KEY_ENV' in pairs:
+        try:
+            return kcv(validate_key_text(pairs['LKR_MASTER_KEY_ENV']))
+        except KeyMaterialError:
+            return 'invalid'
+    if 'LKR_MASTER_KEY_FILE' in pairs:
+        try:
+            info = read_key_file(pairs['LKR_MASTER_KEY_FILE'])
+        except KeyMaterialError:
+            return 'invalid'
+        if not info['exists']:
+            return None
+        return info['kcv'] or 'invalid'
+    if 'LKR_AWS_CMK' in pairs:
+        return 'kms:%s/%s/%s' % (pairs.get('AWS_REGION', ''), pairs['LKR_AWS_CMK'], pairs.get('LKR_AWS_CMK_EC') or DEFAULT_AWS_CMK_EC)
+    return None
+
+
+REPLACE_MSG = (
+    '{path} already gives Looker a different key ({old}); this task would set {new}. A key Looker is using is never '
+    'replaced: after the migration the instance can only be read with the key it was migrated with. If the nodes '
+    'use the right key, give that key (or its escrow) instead. To change the key of a migrated instance use the '
+    "rekey procedure. Only if you know that no instance uses {old} (for example a key left by a run that never "
+    'migrated), name it to be replaced: replace={old}.'
+)
+
+
 def split_cfg(lines, path='lookerstart.cfg'):
     """(start, end) indexes of the managed block (end exclusive) or (None, None). Raises on a damaged block."""
     begins = [i for i, line in enumerate(lines) if line.rstrip('\r\n') == BEGIN]
@@ -170,7 +219,7 @@ class NodeEnvBackend:
     """Decisions of the lk_node_env module."""
 
     def __init__(self, looker_home, owner, mode, key_file=None, key=None, aws_region=None, aws_cmk=None,
-                 aws_cmk_ec=DEFAULT_AWS_CMK_EC, systemd_dropin=None, expected_kcv=None, check_mode=False):
+                 aws_cmk_ec=DEFAULT_AWS_CMK_EC, systemd_dropin=None, expected_kcv=None, replace=None, check_mode=False):
         if not os.path.isdir(looker_home):
             raise NodeEnvError('The Looker home %s does not exist on this node; set looker_home to the directory holding looker.jar.' % looker_home)
         self.uid, self.gid, self.owner, self.group = user_ids(owner)
@@ -194,6 +243,22 @@ class NodeEnvBackend:
                                % (mode, self.kcv, expected_kcv))
         self.pairs = settings_for(mode, key_file=key_file, key=key, aws_region=aws_region, aws_cmk=aws_cmk, aws_cmk_ec=aws_cmk_ec)
         self.block = render_block(self.pairs)
+        self.replace = replace
+        if mode == 'aws_kms':
+            self.identity = key_identity(dict(self.pairs))
+        else:
+            self.identity = self.kcv
+
+    def check_replacement(self, old_block):
+        """Refuse to give Looker a different key than the one the block in force gives it, unless named in ``replace``."""
+        if self.mode == 'absent':
+            return None
+        old = key_identity(block_pairs(old_block))
+        if old is None or old == 'invalid' or self.identity is None or old == self.identity:
+            return old
+        if self.replace == old:
+            return old
+        raise NodeEnvError(REPLACE_MSG.format(path=self.path, old=old, new=self.identity))
 
     def _key_file_kcv(self, key_file):
         if not key_file or not os.path.isabs(key_file):
@@ -237,6 +302,7 @@ class NodeEnvBackend:
         st, lines = self._read_cfg()
         start, end = split_cfg(lines, self.path)
         old_block = lines[start:end] if start is not None else []
+        old_identity = self.check_replacement(old_block)
         if self.mode != 'absent':
             conflicts = find_conflicts(lines, start, end)
             if conflicts:
@@ -286,6 +352,8 @@ class NodeEnvBackend:
             'dropin_path': self.systemd_dropin,
             'dropin_changed': dropin_changed,
             'daemon_reload_needed': dropin_changed,
+            'key_identity_before': old_identity,
+            'key_identity': self.identity,
             'diff': {'before': self._meta(st, old_block), 'after': after_meta},
         }
         if self.kcv is not None:

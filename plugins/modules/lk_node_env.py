@@ -53,6 +53,15 @@ options:
   expected_kcv:
     description: When set, the key (O(mode=key_env)) or key file (O(mode=key_file)) must have this key check value.
     type: str
+  replace:
+    description:
+      - The identity of the key settings this task may replace. When the block in force already gives Looker a different key
+        (a local key with another key check value, another KMS alias, region or encryption context, or a change between a
+        local key and KMS), the task fails and changes nothing, unless this option names exactly the identity in force
+        (the C(kcv1:...) key check value, or C(kms:<region>/<alias>/<context>)), as reported by RV(key_identity_before) and
+        by M(lookerops.encryption.lk_node_info).
+      - Replacing the key of a migrated instance loses it; Looker's offline rekey procedure is the way to change a key in use.
+    type: str
   aws_region:
     description: C(AWS_REGION) for O(mode=aws_kms).
     type: str
@@ -136,6 +145,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+key_identity:
+  description: Identity of the key the block gives Looker after the task (C(kcv1:...), C(kms:<region>/<alias>/<context>)), never the key.
+  returned: success
+  type: str
+  sample: kcv1:9f2c4e0d1a7b3c55
+key_identity_before:
+  description: Identity of the key the block gave Looker before the task (null without one, C(invalid) for an unusable local key).
+  returned: success
+  type: str
 path:
   description: The C(lookerstart.cfg) path.
   returned: always
@@ -202,6 +220,7 @@ def argument_spec():
         key_file=dict(type='path', default=DEFAULT_KEY_PATH, no_log=False),
         key=dict(type='str', no_log=True),
         expected_kcv=dict(type='str', no_log=False),
+        replace=dict(type='str', no_log=False),
         aws_region=dict(type='str'),
         aws_cmk=dict(type='str', no_log=False),
         aws_cmk_ec=dict(type='str', default=DEFAULT_AWS_CMK_EC, no_log=False),
@@ -233,6 +252,7 @@ def main():
             aws_cmk_ec=params['aws_cmk_ec'],
             systemd_dropin=params['systemd_dropin'],
             expected_kcv=params['expected_kcv'],
+            replace=params['replace'],
             check_mode=module.check_mode,
         )
         result = backend.run()

@@ -193,13 +193,23 @@ def test_backend_refuses_different_key(tmp_path, existing):
     assert path.read_text() == existing
 
 
+def test_backend_replace_needs_the_old_key_named(tmp_path):
+    path = tmp_path / 'cmk.key'
+    backend(path, key=ZERO_KEY).run()
+    for named in (None, 'kcv1:0000000000000000'):
+        with pytest.raises(km.KeyMaterialError) as excinfo:
+            backend(path, key=SEQ_KEY, on_different_key='replace', replace_kcv=named).run()
+        assert 'replace_kcv=kcv1:313d00b65859203e' in str(excinfo.value)
+        assert path.read_text() == ZERO_KEY + '\n'
+
+
 def test_backend_replace_keeps_backup(tmp_path):
     path = tmp_path / 'cmk.key'
     backend(path, key=ZERO_KEY).run()
-    check = backend(path, key=SEQ_KEY, on_different_key='replace', check_mode=True).run()
+    check = backend(path, key=SEQ_KEY, on_different_key='replace', replace_kcv='kcv1:313d00b65859203e', check_mode=True).run()
     assert check['changed'] is True and path.read_text() == ZERO_KEY + '\n'
     assert not os.path.exists(check['backup_path'])
-    result = backend(path, key=SEQ_KEY, on_different_key='replace').run()
+    result = backend(path, key=SEQ_KEY, on_different_key='replace', replace_kcv='kcv1:313d00b65859203e').run()
     assert result['changed'] is True and result['kcv'] == 'kcv1:85eaa8f81d9c4bb6'
     assert path.read_text() == SEQ_KEY + '\n'
     backup = result['backup_path']

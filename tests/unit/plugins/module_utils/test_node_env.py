@@ -83,7 +83,10 @@ def test_preserves_other_lines_and_replaces_block(tmp_path, home):
     assert stat.S_IMODE(os.stat(cfg).st_mode) == 0o600
     assert sourced(cfg, ['LOOKERARGS', 'JAVAARGS', 'LKR_MASTER_KEY_ENV']) == ['--clustered -H a', '-Xmx2g', KEY]
     assert first['kcv'] == KEY_KCV and KEY not in repr(first)
-    aws = make(home, 'aws_kms', aws_region='eu-west-1', aws_cmk='alias/looker').run()
+    with pytest.raises(ne.NodeEnvError, match='never replaced'):
+        make(home, 'aws_kms', aws_region='eu-west-1', aws_cmk='alias/looker').run()
+    assert sourced(cfg, ['LKR_MASTER_KEY_ENV']) == [KEY]
+    aws = make(home, 'aws_kms', aws_region='eu-west-1', aws_cmk='alias/looker', replace=KEY_KCV).run()
     text = cfg.read_text()
     assert KEY not in text and text.count(ne.BEGIN) == 1
     assert text.startswith(original + '\n')
@@ -101,7 +104,7 @@ def test_block_in_middle_is_replaced_in_place(home):
     make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/a').run()
     block = cfg.read_text()
     cfg.write_text('A=1\n' + block + 'B=2\n')
-    make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/b').run()
+    make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/b', replace='kms:us-east-1/alias/a/Looker_Encryption_Context').run()
     lines = cfg.read_text().splitlines()
     assert lines[0] == 'A=1' and lines[-1] == 'B=2' and "LKR_AWS_CMK='alias/b'" in lines[2]
 
@@ -112,10 +115,10 @@ def test_fingerprint_hides_key_and_tracks_settings(home):
     expected = hashlib.sha256(redacted.encode()).hexdigest()
     assert r1['settings_fingerprint'] == expected
     other = base64.b64encode(bytes(32)).decode()
-    r2 = make(home, 'key_env', key=other).run()
+    r2 = make(home, 'key_env', key=other, replace=KEY_KCV).run()
     assert r2['settings_fingerprint'] != r1['settings_fingerprint']
-    r3 = make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/x', aws_cmk_ec='ctx').run()
-    r4 = make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/x').run()
+    r3 = make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/x', aws_cmk_ec='ctx', replace=r2['key_identity']).run()
+    r4 = make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/x', replace=r3['key_identity']).run()
     assert r3['settings_fingerprint'] != r4['settings_fingerprint']
     assert r2['diff']['before']['settings_fingerprint'] == r1['settings_fingerprint']
     assert KEY not in repr(r1) + repr(r2) and other not in repr(r2)
@@ -177,7 +180,8 @@ def test_systemd_dropin(tmp_path, home):
     again = make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/x', aws_cmk_ec='50%', systemd_dropin=str(dropin)).run()
     assert again['changed'] is False and again['daemon_reload_needed'] is False
     with pytest.raises(ne.NodeEnvError, match='systemd Environment'):
-        make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/x', aws_cmk_ec='a"b', systemd_dropin=str(dropin)).run()
+        make(home, 'aws_kms', aws_region='us-east-1', aws_cmk='alias/x', aws_cmk_ec='a"b', systemd_dropin=str(dropin),
+             replace='kms:us-east-1/alias/x/50%').run()
     assert make(home, 'absent', systemd_dropin=str(dropin)).run()['dropin_changed'] is True
     assert not dropin.exists()
 
@@ -214,3 +218,26 @@ def test_key_file_mode_checks_the_file(tmp_path, home):
 def test_missing_home_fails(tmp_path):
     with pytest.raises(ne.NodeEnvError, match='Looker home'):
         ne.NodeEnvBackend(str(tmp_path / 'nope'), owner=OWNER, mode='absent')
+
+
+def test_a_key_in_use_is_never_replaced_unless_named(tmp_path, home):
+    cfg = home / 'lookerstart.cfg'
+    make(home, 'key_env', key=KEY).run()
+    other = base64.b64encode(bytes(32)).decode()
+    other_kcv = km.kcv_of_text(other)
+    for kwargs in (dict(mode='key_env', key=other), dict(mode='key_env', key=other, replace='kcv1:0000000000000000'),
+                   dict(mode='aws_kms', aws_region='us-east-1', aws_cmk='alias/x'),
+                   dict(mode='key_file', key_file=key_file(tmp_path, other))):
+        mode = kwargs.pop('mode')
+        with pytest.raises(ne.NodeEnvError) as excinfo:
+            make(home, mode, **kwargs).run()
+        message = str(excinfo.value)
+        assert KEY_KCV in message and 'replace=' + KEY_KCV in message and KEY not in message and other not in message
+        assert sourced(cfg, ['LKR_MASTER_KEY_ENV']) == [KEY]
+    # The same key in another form (a key file holding it) is no replacement.
+    same = make(home, 'key_file', key_file=key_file(tmp_path)).run()
+    assert same['key_identity_before'] == KEY_KCV and same['key_identity'] == KEY_KCV
+    replaced = make(home, 'key_env', key=other, replace=KEY_KCV).run()
+    assert replaced['changed'] is True and replaced['key_identity'] == other_kcv
+    # Removing the settings (rollback) is not a replacement.
+    assert make(home, 'absent').run()['changed'] is True
