@@ -9,9 +9,13 @@ it is never echoed in the result.
 
 from __future__ import annotations
 
+import base64
+import os
+
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import RECOVERED_KEY_FIELD
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     split_task_args,
     SOURCE_ARGSPEC,
@@ -45,6 +49,8 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="expected_kcv must look like 'kcv1:' followed by 16 hex digits (as returned by lk_cmk).")
             return result
         check_mode = bool(self._task.check_mode)
+        if state == 'recovered':
+            return self._recover(result, module_args, params, expected_kcv, check_mode, task_vars)
 
         try:
             if state == 'validated' and expected_kcv is not None and params['key'] is None:
@@ -96,4 +102,53 @@ class ActionModule(ActionBase):
         result.update(module_result)
         result.update(facts)
         result['changed'] = bool(module_result.get('changed')) or bool(facts['escrow_written'])
+        return result
+
+    def _recover(self, result, module_args, params, expected_kcv, check_mode, task_vars):
+        """Read the key the node's Looker uses and escrow it (when missing) or check the escrow holds it."""
+        if params['escrow'] == 'none':
+            result.update(failed=True, msg='state=recovered escrows the key the nodes use; it needs an escrow (escrow=vault), not escrow=none.')
+            return result
+        module_args.pop('key', None)
+        # A one-time pad seals the key in the module's reply (Ansible prints replies at -vvvv).
+        pad = os.urandom(32)
+        module_args['transport_pad'] = base64.b64encode(pad).decode('ascii')
+        module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        sealed = module_result.pop(RECOVERED_KEY_FIELD, None)
+        key_text = None
+        if sealed is not None:
+            try:
+                key_text = base64.b64encode(bytes(a ^ b for a, b in zip(base64.b64decode(sealed), pad))).decode('ascii')
+            except (ValueError, TypeError):
+                key_text = None
+        if module_result.get('failed') or key_text is None:
+            result.update(module_result)
+            result['failed'] = True
+            result.setdefault('msg', 'The node returned no key.')
+            return result
+        try:
+            if kcv_of_text(key_text) != module_result.get('kcv') or (expected_kcv is not None and module_result.get('kcv') != expected_kcv):
+                result.update(failed=True, msg='The key read from the node does not have the key check value the node reported (%s, expected %s); '
+                                               'nothing was escrowed. Run again.' % (module_result.get('kcv'), expected_kcv))
+                return result
+            source = resolve_cmk(
+                key=key_text,
+                escrow=params['escrow'],
+                escrow_path=params['escrow_path'],
+                escrow_vault_id=params['escrow_vault_id'],
+                escrow_waiver=params['escrow_waiver'],
+                secrets=loaded_vault_secrets(self._loader),
+                generate=False,
+                check_mode=check_mode,
+            )
+        except (CmkSourceError, KeyMaterialError) as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        except OSError as exc:
+            result.update(failed=True, msg='Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror))
+            return result
+        finally:
+            key_text = None
+        result.update(source.facts())
+        result.update(recovered=True, source=module_result.get('source'), changed=bool(source.escrow_written))
         return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import errno
+import glob
 import fnmatch
 import gzip
 import hashlib
@@ -146,6 +147,17 @@ def check_free_space(directory, estimate, margin):
     free = free_bytes(directory)
     needed = estimate + margin
     return free, needed, free >= needed
+
+
+def disk_full_message(directory, dest, free_before, needed):
+    """The filesystem filled up while writing ``dest``: say truthfully whether a partial file is left."""
+    leftovers = sorted(glob.glob(os.path.join(directory, '.%s.*.tmp' % glob.escape(os.path.basename(dest)))))
+    left = ('the partial file was removed' if not leftovers and not os.path.lexists(dest)
+            else 'a partial file is left and must be removed by hand: %s' % ', '.join(leftovers or [dest]))
+    return ('the filesystem of %s filled up while writing the backup (%d bytes were free when it began, %d needed '
+            'by the estimate: something else wrote there meanwhile, or another node writes to the same filesystem); %s. '
+            'Free space there or choose another directory with lookerops_backup_dir, then run again.'
+            % (directory, free_before, needed, left))
 
 
 def free_space_message(directory, free, needed, what):
@@ -416,7 +428,12 @@ class HomeBackup:
             return result
         ensure_dir(self.directory)
         created = utc_now()
-        sha, size, files, total = write_home_archive(self.home, self.path, self.excludes, self.exclude_paths)
+        try:
+            sha, size, files, total = write_home_archive(self.home, self.path, self.excludes, self.exclude_paths)
+        except OSError as exc:
+            if not is_enospc(exc):
+                raise
+            raise BackupError(disk_full_message(self.directory, self.path, free, needed)) from None
         manifest = {
             'kind': 'looker-home', 'backup_id': self.backup_id, 'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
             'host': socket.gethostname(), 'name': self.name, 'source': self.home, 'excludes': self.excludes,
@@ -655,3 +672,32 @@ class BackendRestore:
 
 def is_enospc(exc):
     return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+# -- which nodes share one backup filesystem -------------------------------------------------------------
+
+PROBE_PREFIX = '.lookerops-fs-probe-'
+
+
+def probe_dir(dest_dir):
+    """The directory a probe is written in: dest_dir, or its nearest existing ancestor (same filesystem)."""
+    return _existing_ancestor(dest_dir)
+
+
+def probe_step(dest_dir, token, name, step):
+    """One step of the shared-filesystem probe. Every node ``mark``s ``<dir>/.lookerops-fs-probe-<token>.<name>``, then
+    every node ``list``s the names it sees (the nodes whose backups land on the same filesystem), then ``clear`` removes
+    its own marker. Returns {'directory', 'seen', 'free_bytes'}."""
+    if not re.match(r'^[A-Za-z0-9_.-]+$', token or '') or not re.match(r'^[A-Za-z0-9_.-]+$', name or ''):
+        raise BackupError('probe token and name may only hold letters, digits, "_", "." and "-"')
+    directory = probe_dir(dest_dir)
+    own = os.path.join(directory, '%s%s.%s' % (PROBE_PREFIX, token, name))
+    if step == 'mark':
+        fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        os.close(fd)
+    elif step == 'clear':
+        if os.path.lexists(own):
+            os.unlink(own)
+    prefix = '%s%s.' % (PROBE_PREFIX, token)
+    seen = sorted(entry[len(prefix):] for entry in os.listdir(directory) if entry.startswith(prefix))
+    return {'directory': directory, 'seen': seen, 'free_bytes': free_bytes(directory)}

@@ -72,10 +72,20 @@ class AtomicFile:
         return False
 
     def abort(self):
-        if self.file is not None and not self.file.closed:
-            self.file.close()
-        if self.tmp_path and os.path.exists(self.tmp_path):
-            os.unlink(self.tmp_path)
+        """Remove the temp file; True when nothing of it is left. Closing may fail (a full disk fails the last
+        flush): the file is removed all the same."""
+        try:
+            if self.file is not None and not self.file.closed:
+                self.file.close()
+        except OSError:
+            pass
+        finally:
+            if self.tmp_path and os.path.lexists(self.tmp_path):
+                try:
+                    os.unlink(self.tmp_path)
+                except OSError:
+                    pass
+        return not (self.tmp_path and os.path.lexists(self.tmp_path))
 
 
 def atomic_write(dest, data, mode=0o600, uid=-1, gid=-1):

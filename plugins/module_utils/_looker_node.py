@@ -8,6 +8,7 @@ This is not a public API; it may change without notice. Standard library only: i
 
 from __future__ import annotations
 
+import base64
 import datetime
 import errno
 import gzip
@@ -26,7 +27,10 @@ import tempfile
 import time
 import zipfile
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text
+
 DEFAULT_PORT = 9999
+DEFAULT_API_PORT = 19999
 DEFAULT_VERSION_KEYS = ('Implementation-Version', 'Looker-Version', 'Bundle-Version')
 DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin'
 FENCE_PREFIX = 'lookerops.encryption run '
@@ -70,6 +74,14 @@ printf '%%s\000' "__lookerops_end__"
     'values': '\n'.join('printf "%%s\\000" "value.%s=${%s-}"' % (v, v) for v in VALUE_VARS),
     'presence_checks': '\n'.join('printf "%%s\\000" "set.%s=${%s+1}"' % (v, v) for v in PRESENCE_VARS),
 }
+
+# Prints the CMK text Looker would get from LKR_MASTER_KEY_ENV (printf is a shell builtin: the value is never
+# in any argv). Read through a pipe into this process only, to compute its key check value or, for the
+# escrow recovery of lk_cmk, to hand it to the controller; never written anywhere.
+_KEY_ENV_SCRIPT = r"""
+if [ -r ./lookerstart.cfg ]; then . ./lookerstart.cfg >/dev/null 2>&1 </dev/null; fi
+printf '%s' "${LKR_MASTER_KEY_ENV-}"
+"""
 
 _SOURCE_CFG_WRAPPER = 'if [ -r ./lookerstart.cfg ]; then . ./lookerstart.cfg >/dev/null 2>&1 </dev/null; fi; exec "$@"'
 
@@ -317,6 +329,8 @@ class LookerNode:
             'dependencies_jar_present': os.path.isfile(self.p('looker-dependencies.jar')),
             'startup_script_present': os.path.isfile(self.p('looker')),
             'lookerstart_cfg_present': os.path.isfile(self.p('lookerstart.cfg')),
+            # Looker's internal (HyperSQL) database: present once the instance has run with it, so it holds data.
+            'internal_db_present': os.path.isfile(self.p('.db', 'looker.script')),
         }
 
     def require_home(self):
@@ -543,6 +557,57 @@ class LookerNode:
             summary['key_file'] = info
         return summary
 
+    def _key_env_text(self):
+        """The LKR_MASTER_KEY_ENV value lookerstart.cfg gives the JVM (in memory only), or None when unset."""
+        if not self.settings()['key_vars']['LKR_MASTER_KEY_ENV']['set']:
+            return None
+        res = self._run(['/bin/sh', '-c', _KEY_ENV_SCRIPT], timeout=60, source_cfg=False)
+        if res['rc'] != 0 or res['timed_out']:
+            raise LookerNodeError('sourcing %s as %s to read LKR_MASTER_KEY_ENV failed (rc %s)' % (self.p('lookerstart.cfg'), self.user, res['rc']))
+        return res['stdout']
+
+    def key_text_in_force(self):
+        """(kind, text) of the local CMK Looker gets on this node: kind 'env' or 'file'; (None, None) without one.
+
+        The text is never logged or returned by any module except to lk_cmk's action plugin, which re-escrows it.
+        """
+        text = self._key_env_text()
+        if text is not None:
+            return 'env', text
+        path = self.settings()['key_values']['LKR_MASTER_KEY_FILE']
+        if path:
+            full = path if os.path.isabs(path) else os.path.join(self.home, path)
+            fd = os.open(full, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+            with os.fdopen(fd, 'rb') as handle:
+                return 'file', handle.read(4096).decode('ascii', 'replace')
+        return None, None
+
+    def key_identity(self):
+        """Which key Looker gets on this node, without revealing it.
+
+        ``identity`` is the key check value (``kcv1:...``) of a local CMK, ``kms:<region>/<alias>/<context>``
+        for AWS KMS settings, or None without key settings; ``error`` says why a local key cannot be read.
+        """
+        summary = self.key_summary()
+        out = {'identity': None, 'kind': None, 'error': None}
+        if summary['mode'] == 'aws':
+            out.update(kind='aws_kms', identity='kms:%s/%s/%s' % (summary['aws_region'] or '', summary['aws_cmk'] or '',
+                                                                  summary['aws_cmk_ec'] or 'Looker_Encryption_Context'))
+            return out
+        if summary['mode'] not in ('file', 'env'):
+            return out
+        try:
+            kind, text = self.key_text_in_force()
+        except OSError as exc:
+            out.update(kind=summary['mode'], error='cannot read the key file: %s' % exc.strerror)
+            return out
+        out['kind'] = kind
+        try:
+            out['identity'] = kcv_of_text(text)
+        except KeyMaterialError as exc:
+            out['error'] = 'not a valid CMK: %s' % exc
+        return out
+
     # -- pid, /alive, tasks -------------------------------------------------------------------
 
     def read_pid(self):
@@ -591,6 +656,31 @@ class LookerNode:
         if status == 200:
             return {'state': 'up', 'status': status, 'detail': 'HTTP 200', 'url': url}
         return {'state': 'error', 'status': status, 'detail': 'HTTP %s' % status, 'url': url}
+
+    def api_release(self, api_port=DEFAULT_API_PORT, timeout=5.0):
+        """``looker_release_version`` from Looker's API ``GET /versions`` on 127.0.0.1 (https, then http), or None."""
+        for scheme in ('https', 'http'):
+            if scheme == 'https':
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE  # Looker's certificate is self-signed; this is a loopback probe.
+                conn = http.client.HTTPSConnection('127.0.0.1', api_port, timeout=timeout, context=ctx)
+            else:
+                conn = http.client.HTTPConnection('127.0.0.1', api_port, timeout=timeout)
+            try:
+                conn.request('GET', '/versions')
+                resp = conn.getresponse()
+                body = resp.read(65536)
+                if resp.status != 200:
+                    continue
+                release = json.loads(body.decode('utf-8')).get('looker_release_version')
+                if isinstance(release, str) and re.match(r'^\d+(\.\d+)*$', release.strip()):
+                    return release.strip()
+            except (OSError, http.client.HTTPException, ssl.SSLError, ValueError, AttributeError):
+                continue
+            finally:
+                conn.close()
+        return None
 
     def read_token(self):
         try:
@@ -950,7 +1040,7 @@ def _tail(text, count=40):
     return text.splitlines()[-count:] if text else []
 
 
-def node_info(node, run_id=None):
+def node_info(node, run_id=None, api_port=DEFAULT_API_PORT):
     """Read-only facts about the node (never a key value)."""
     info = {'looker_home': node.home, 'looker_user': node.user}
     info.update(node.layout())
@@ -960,6 +1050,7 @@ def node_info(node, run_id=None):
     except LookerNodeError:
         info['user_exists'] = False
     info['release'] = node.release() if info['jar_present'] else None
+    info['release_source'] = 'manifest' if info['release'] else None
     settings = None
     info['settings_error'] = None
     if info['home_exists'] and info['user_exists']:
@@ -975,6 +1066,11 @@ def node_info(node, run_id=None):
     if settings is not None:
         info['alive'] = node.probe_alive()
         info['key'] = node.key_summary()
+        info['key'].update(node.key_identity())
+        if info['release'] is None and info['alive']['state'] == 'up':
+            # No release in the manifest: a running node tells it through its API.
+            info['release'] = node.api_release(api_port)
+            info['release_source'] = 'api' if info['release'] else None
     else:
         info['alive'] = None
         info['key'] = None
@@ -982,6 +1078,8 @@ def node_info(node, run_id=None):
     info['fence'] = node.fence_state(run_id)
     info['supervisors'] = node.supervisors()
     info['marker'] = node.read_marker()
+    # Where the log ends now: later evidence is read from here on, never by comparing clocks.
+    info['log_position'] = node.log_position()
     return info
 
 
@@ -1252,6 +1350,10 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
         base['attempts'].append({'attempt': attempt, 'rc': rc, 'seconds': seconds, 'live_nodes': live})
         base['log_lines'] = log_lines
         base['duration_seconds'] = round(time.monotonic() - t0, 3)
+        # Whether Looker began changing records: also reported on failure, so the caller knows if service can
+        # simply be given back (nothing migrated) or the backups are needed.
+        started = [line for line in log_lines + out['stdout'].splitlines() if MIGRATION_STARTED_RE.search(line)]
+        base['migration_started'] = started[0] if started else None
         if live:
             delay = min(retry_max_delay, retry_delay * (retry_backoff ** (attempt - 1)))
             if attempt <= retries and time.monotonic() + delay < deadline:
@@ -1271,8 +1373,6 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
                                   'log_lines, fix the cause, then run again (the backups taken before the migration '
                                   'are the way back)' % rc, rc=rc, stderr_tail=_tail(out['stderr']),
                                   stdout_tail=_tail(out['stdout']), **base)
-        started = [line for line in log_lines + out['stdout'].splitlines() if MIGRATION_STARTED_RE.search(line)]
-        base['migration_started'] = started[0] if started else None
         base['changed'] = bool(started)
         base['already_migrated'] = not started
         base['rc'] = rc
@@ -1280,12 +1380,57 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
         return base
 
 
-def log_evidence(node, since, pattern='GCM', required=True):
-    since_dt = parse_since(since)
+RECOVERED_KEY_FIELD = '_lookerops_recovered_key'
+
+
+def recover_key(node, expected_kcv=None, transport_pad=None):
+    """The local CMK Looker gets on this node, for lk_cmk's action plugin to escrow.
+
+    The key never appears in the module's reply as it is: the reply holds the 32 key bytes XORed with
+    ``transport_pad``, 32 random bytes the action plugin sent for this call only (a one-time pad), so
+    that the reply, which Ansible prints at -vvvv, reveals nothing.
+    """
+    node.require_home()
+    try:
+        pad = base64.b64decode(transport_pad or '', validate=True)
+    except (ValueError, TypeError):
+        pad = b''
+    if len(pad) != 32:
+        raise OperationFailed('state=recovered needs transport_pad, 32 random bytes in base64 that the lk_cmk action plugin '
+                              'sends; run it through the action plugin', changed=False)
+    kind, text = node.key_text_in_force()
+    if kind is None:
+        raise OperationFailed('lookerstart.cfg in %s gives Looker no local key (neither LKR_MASTER_KEY_ENV nor LKR_MASTER_KEY_FILE): '
+                              'there is no key on this node to recover' % node.home, changed=False)
+    try:
+        found = kcv_of_text(text)
+    except KeyMaterialError as exc:
+        raise OperationFailed('the key Looker gets on this node (%s) is not a valid CMK: %s' % (kind, exc), changed=False) from None
+    if expected_kcv is not None and found != expected_kcv:
+        raise OperationFailed('the key Looker gets on this node (%s) has %s, not the expected %s: the node changed since it was '
+                              'read; run again' % (kind, found, expected_kcv), changed=False, kcv=found)
+    raw = base64.b64decode(text.strip())
+    sealed = base64.b64encode(bytes(a ^ b for a, b in zip(raw, pad))).decode('ascii')
+    return {'changed': False, 'kcv': found, 'source': kind, RECOVERED_KEY_FIELD: sealed}
+
+
+def log_evidence(node, since, pattern='GCM', required=True, after=None):
     try:
         regex = re.compile(pattern)
     except re.error as exc:
         raise OperationFailed('pattern %r is not a valid regular expression: %s' % (pattern, exc), changed=False) from None
+    if after is not None:
+        # A position in the log, not a time: right whatever the node's clock says.
+        lines = node.lines_after(after)
+        matched = [line for line in lines if regex.search(line)]
+        result = {'changed': False, 'matched': matched, 'count': len(matched), 'files': [node.log_file], 'file_errors': [],
+                  'since': None, 'lines_since': len(lines)}
+        if required and not matched:
+            raise OperationFailed('no log line matching %r was written to %s since this run read its position (%s lines read). '
+                                  'Check that migrate_encryption really ran (its result), and that Looker writes text logs there '
+                                  '(a --log-format=json log is not read)' % (pattern, node.log_file, len(lines)), **result)
+        return result
+    since_dt = parse_since(since)
     lines, scanned = node.log_lines_since(since_dt)
     matched = [line for line in lines if regex.search(line)]
     result = {'changed': False, 'matched': matched, 'count': len(matched), 'files': [s['path'] for s in scanned],

@@ -60,14 +60,35 @@ options:
       - V(present) writes the key file when missing, fixes its mode and owner when the key is the right one.
       - V(validated) only checks that the key file exists, is C(0400) owned by O(owner), and has the expected KCV; it never writes
         (on the node nor the escrow).
+      - V(recovered) writes nothing on the node. It reads the local CMK that Looker gets on this node (C(LKR_MASTER_KEY_ENV) or the
+        C(LKR_MASTER_KEY_FILE) file, as C(lookerstart.cfg) in O(looker_home) sets them when sourced as O(owner)) and the action
+        plugin escrows it on the controller when the escrow is missing (the key travels in the module's reply, is checked
+        against O(expected_kcv) and its own KCV, and is removed from the result). When the escrow exists it must hold the same key.
+        This is how a controller without the escrow copy (a new laptop, an ephemeral AWX job) gets it back without ever
+        generating a new key for an instance that has one.
     type: str
-    choices: [present, validated]
+    choices: [present, validated, recovered]
     default: present
+  looker_home:
+    description: The Looker home (holding C(lookerstart.cfg)); used by O(state=recovered) only.
+    type: path
+    default: /home/looker/looker
+  transport_pad:
+    description:
+      - Internal, set by the action plugin for O(state=recovered) only; do not set it. 32 random bytes (base64) used once to
+        seal the key in the module's reply, which Ansible shows at high verbosity.
+    type: str
+  replace_kcv:
+    description:
+      - With O(on_different_key=replace), the KCV of the key file that may be replaced. A valid key in O(path) is replaced only
+        when it has exactly this KCV (an invalid file, which Looker cannot use, needs no name).
+    type: str
   on_different_key:
     description:
       - What to do when O(path) already holds a different (or invalid) key.
       - V(fail) refuses and explains; an instance migrated with the existing key would be lost if it were replaced.
-      - V(replace) writes the new key; the old file is kept as a hard link C(<path>.replaced-<kcv digits>) (still C(0400)).
+      - V(replace) writes the new key when O(replace_kcv) names the key in place; the old file is kept as a hard link
+        C(<path>.replaced-<kcv digits>) (still C(0400)).
     type: str
     choices: [fail, replace]
     default: fail
@@ -221,6 +242,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._key_material
     CmkFileBackend,
     KeyMaterialError,
 )
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode, recover_key, run_operation
 
 
 def argument_spec():
@@ -230,8 +252,11 @@ def argument_spec():
         group=dict(type='str'),
         key=dict(type='str', no_log=True),
         expected_kcv=dict(type='str', no_log=False),
-        state=dict(type='str', choices=['present', 'validated'], default='present'),
+        state=dict(type='str', choices=['present', 'validated', 'recovered'], default='present'),
         on_different_key=dict(type='str', choices=['fail', 'replace'], default='fail', no_log=False),
+        replace_kcv=dict(type='str', no_log=False),
+        looker_home=dict(type='path', default='/home/looker/looker'),
+        transport_pad=dict(type='str', no_log=True),
         # Controller-side options: the action plugin consumes them; listed so that the documentation matches.
         escrow=dict(type='str', choices=['vault', 'none'], default='vault'),
         escrow_path=dict(type='path'),
@@ -245,6 +270,9 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
+    if params['state'] == 'recovered':
+        run_operation(module, recover_key, LookerNode(params['looker_home'], params['owner']), params['expected_kcv'],
+                      params['transport_pad'])
     try:
         backend = CmkFileBackend(
             path=params['path'],
@@ -254,6 +282,7 @@ def main():
             expected_kcv=params['expected_kcv'],
             state=params['state'],
             on_different_key=params['on_different_key'],
+            replace_kcv=params['replace_kcv'],
             check_mode=module.check_mode,
         )
         result = backend.run()

@@ -31,9 +31,16 @@ attributes:
     platforms: posix
 options:
   since:
-    description: UTC time, C(YYYY-MM-DD HH:MM:SS) or ISO 8601 (with C(Z) or an offset).
+    description:
+      - UTC time, C(YYYY-MM-DD HH:MM:SS) or ISO 8601 (with C(Z) or an offset). Compares the node's log timestamps with this
+        time, so a node whose clock is off misleads it: prefer O(after).
+      - Exactly one of O(since) and O(after) is required.
     type: str
-    required: true
+  after:
+    description:
+      - A log position as returned by M(lookerops.encryption.lk_node_info) in RV(lookerops.encryption.lk_node_info#module:log_position):
+        only lines written after it are read (across a rotation of C(looker.log)), whatever the node's clock says.
+    type: dict
   pattern:
     description: Python regular expression searched in each line.
     type: str
@@ -75,11 +82,11 @@ file_errors:
   type: list
   elements: dict
 since:
-  description: The O(since) time used, in UTC.
+  description: The O(since) time used, in UTC (null with O(after)).
   returned: always
   type: str
 lines_since:
-  description: Number of log lines at or after O(since).
+  description: Number of log lines at or after O(since) (or after O(after)).
   returned: always
   type: int
 """
@@ -96,15 +103,17 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node 
 def main():
     argument_spec = node_argument_spec()
     argument_spec.update(
-        since={'type': 'str', 'required': True},
+        since={'type': 'str'},
+        after={'type': 'dict'},
         pattern={'type': 'str', 'default': 'GCM'},
         required={'type': 'bool', 'default': True},
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('since', 'after')], required_one_of=[('since', 'after')])
     params = module.params
     node = node_from_params(params)
     run_operation(
-        module, log_evidence, node, params['since'], pattern=params['pattern'], required=params['required'])
+        module, log_evidence, node, params['since'], pattern=params['pattern'], required=params['required'], after=params['after'])
 
 
 if __name__ == '__main__':

@@ -36,6 +36,10 @@ options:
   run_id:
     description: When given, the C(ours) field of RV(fence) tells whether the C(.deploying) fence was written by this run.
     type: str
+  api_port:
+    description: Port of Looker's API on the node, asked for the release (C(GET /versions)) when the C(looker.jar) manifest names none.
+    type: int
+    default: 19999
 notes:
   - C(lookerstart.cfg) is sourced (executed) by C(/bin/sh) in a subshell as the Looker user, as Looker's startup script does.
 seealso:
@@ -86,15 +90,26 @@ startup_script_present:
   description: Whether the startup script C(looker) is present.
   returned: always
   type: bool
+internal_db_present:
+  description: Whether Looker's internal database (C(.db/looker.script)) exists in the home, that is the instance has run and holds data.
+  returned: always
+  type: bool
 lookerstart_cfg_present:
   description: Whether C(lookerstart.cfg) is present.
   returned: always
   type: bool
 release:
-  description: Release from C(META-INF/MANIFEST.MF) of C(looker.jar) (first of Implementation-Version, Looker-Version, Bundle-Version); null when unreadable.
+  description:
+    - Release from C(META-INF/MANIFEST.MF) of C(looker.jar) (first of Implementation-Version, Looker-Version, Bundle-Version).
+    - When the manifest names none and the node is running, the C(looker_release_version) its API answers to C(GET /versions)
+      on O(api_port). Null when neither tells.
   returned: always
   type: str
   sample: "24.0.12"
+release_source:
+  description: Where RV(release) came from, C(manifest) or C(api); null when unknown.
+  returned: always
+  type: str
 settings:
   description: Effective settings from sourcing C(lookerstart.cfg); null when they could not be read (see RV(settings_error)).
   returned: always
@@ -149,6 +164,9 @@ key:
   description:
     - Key settings summary, C(mode) file, env, aws, multiple or none; C(not_exported) lists variables set but not exported;
       C(key_file) the path, existence, octal mode and owner of the C(LKR_MASTER_KEY_FILE) file. Never a key value.
+    - C(identity) says which key Looker gets, without revealing it, C(kcv1:...) (the key check value of a local key, from
+      C(LKR_MASTER_KEY_ENV) or the key file) or C(kms:<region>/<alias>/<context>); null without key settings. C(kind) is
+      C(env), C(file) or C(aws_kms); C(error) says why a local key could not be read or is invalid.
   returned: always
   type: dict
 running_tasks:
@@ -165,6 +183,13 @@ supervisors:
   returned: always
   type: list
   elements: dict
+log_position:
+  description:
+    - Where C(log/looker.log) ends now (inode, offset, a digest of its first bytes, path). Give it to
+      M(lookerops.encryption.lk_log_evidence) as O(lookerops.encryption.lk_log_evidence#module:after) to read only what Looker
+      logged later, whatever the node's clock says.
+  returned: always
+  type: dict
 marker:
   description: Content of the collection marker C(.lookerops-encryption.json) in the Looker home, or null.
   returned: always
@@ -183,11 +208,11 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node 
 
 def main():
     argument_spec = node_argument_spec()
-    argument_spec.update(run_id={'type': 'str'})
+    argument_spec.update(run_id={'type': 'str'}, api_port={'type': 'int', 'default': 19999})
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     node = node_from_params(module.params)
     try:
-        result = node_info(node, run_id=module.params['run_id'])
+        result = node_info(node, run_id=module.params['run_id'], api_port=module.params['api_port'])
     except (LookerNodeError, OperationFailed) as exc:
         module.fail_json(msg=str(exc), changed=False)
     module.exit_json(changed=False, **result)

@@ -218,7 +218,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
 
     def __init__(self, name='bed', nodes=3, cluster=True, standin=None, java=None, moto=False, workdir=None,
                  records=50, python=None, backup_fs_mb=256, install_standin=True, installer=None,
-                 start_timeout=120):
+                 start_timeout=120, shared_backup_fs=False):
         if not name or '/' in name or name.startswith('.'):
             raise BedError('bad bed name %r' % name)
         if not 1 <= int(nodes) <= 200:
@@ -232,6 +232,9 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         self.records = records
         self.python = python or default_python()
         self.backup_fs_mb = backup_fs_mb
+        # One backup filesystem for every node (as an NFS export would be) instead of one per node.
+        self.shared_backup_fs = bool(shared_backup_fs)
+        self.shared_backup_dir = os.path.join(self.workdir, 'backup-shared')
         self.install_standin = install_standin
         self.installer = installer
         self.start_timeout = start_timeout
@@ -317,6 +320,11 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         os.chown(self.shared_dir, looker.pw_uid, looker.pw_gid)
         for path in (SHARED_DIR, BACKUP_DIR, USER_HOME, '/run/sshd'):
             os.makedirs(path, mode=0o755, exist_ok=True)
+        if self.shared_backup_fs:
+            os.makedirs(self.shared_backup_dir, mode=0o755, exist_ok=True)
+            if not os.path.ismount(self.shared_backup_dir):
+                _run(['mount', '-t', 'tmpfs', '-o', 'size=%dm,mode=0755,nosuid,nodev' % self.backup_fs_mb, 'tmpfs',
+                      self.shared_backup_dir])
         for node in self.nodes:
             self._prepare_node(node, looker)
         for node in self.nodes:
@@ -444,9 +452,10 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         cfg = {
             'hostname': node.name,
             'mounts': [[node.user_home, USER_HOME], [node.tmp_dir, '/tmp'], [node.root_dir, '/root'],
-                       [node.bin_dir, '/usr/local/bin'], [self.shared_dir, SHARED_DIR], [node.hosts_file, '/etc/hosts']],
+                       [node.bin_dir, '/usr/local/bin'], [self.shared_dir, SHARED_DIR], [node.hosts_file, '/etc/hosts']]
+                      + ([[self.shared_backup_dir, BACKUP_DIR]] if self.shared_backup_fs else []),
             'preserve': sorted(p for p in preserve if p not in ('/', '/usr', '/usr/local')),
-            'tmpfs': {'path': BACKUP_DIR, 'size_mb': self.backup_fs_mb},
+            'tmpfs': None if self.shared_backup_fs else {'path': BACKUP_DIR, 'size_mb': self.backup_fs_mb},
             'sshd': ['/usr/sbin/sshd', '-f', node.sshd_config, '-E', node.sshd_log],
             'ready_file': node.ready_file,
             'error_file': node.error_file,

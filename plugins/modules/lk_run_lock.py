@@ -1,0 +1,104 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lk_run_lock
+short_description: Take or release the cluster-wide lock of a lookerops.encryption run on a Looker node
+version_added: 0.1.0
+description:
+  - One run per cluster at a time. The lock is a JSON file created exclusively (C(O_EXCL)) holding the run id, the controller
+    (C(user@host)) and the time it was taken. The playbooks take it on the first node before the others, so of two runs
+    started together exactly one goes on.
+  - A lock held by another run is reported by its run id and controller and never overridden. The run that holds it (also when
+    resumed with the same run id) finds it its own. V(absent) removes only this run's lock.
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports whether the lock would be taken or released; a lock of another run fails in check mode too.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+options:
+  path:
+    description: The lock file on the node; its directory must exist.
+    type: path
+    default: /home/looker/.lookerops-run.lock
+  run_id:
+    description: The run that takes or releases the lock.
+    type: str
+    required: true
+  controller:
+    description: Who runs it (for example C(user@host) of the controller), shown to a second run.
+    type: str
+    default: unknown
+  state:
+    description: V(present) takes the lock (or finds it this run's own), V(absent) releases this run's lock.
+    type: str
+    choices: [present, absent]
+    default: present
+"""
+
+EXAMPLES = r"""
+- name: One run per cluster at a time
+  lookerops.encryption.lk_run_lock:
+    run_id: "{{ run_id }}"
+    controller: "ops@laptop"
+  become: true
+"""
+
+RETURN = r"""
+path:
+  description: The lock file.
+  returned: always
+  type: str
+lock:
+  description: The lock after the task (run_id, controller, taken), or null.
+  returned: always
+  type: dict
+ours:
+  description: Whether this run holds (or held) the lock.
+  returned: always
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lookerops.encryption.plugins.module_utils._run_lock import RunLockError, acquire, release
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', default='/home/looker/.lookerops-run.lock'),
+            run_id=dict(type='str', required=True),
+            controller=dict(type='str', default='unknown'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        if params['state'] == 'present':
+            result = acquire(params['path'], params['run_id'], params['controller'], check_mode=module.check_mode)
+        else:
+            result = release(params['path'], params['run_id'], check_mode=module.check_mode)
+    except RunLockError as exc:
+        module.fail_json(msg=str(exc), path=params['path'])
+    except OSError as exc:
+        module.fail_json(msg='Cannot use the run lock %s: %s.' % (params['path'], exc.strerror), path=params['path'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
