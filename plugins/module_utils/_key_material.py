@@ -192,7 +192,8 @@ def write_key_file(path, key_text, uid, gid):
 
 DIFFERENT_KEY_MSG = (
     'A different CMK already exists at {path} ({found}); the key given has {wanted}. Refusing to replace it '
-    '(on_different_key=fail; it is replaced only with on_different_key=replace and replace_kcv naming it). If this instance has already been migrated to AES-256-GCM with the existing key, '
+    '(on_different_key=fail; it is replaced only with on_different_key=replace and replace_kcv naming it). '
+    'If this instance has already been migrated to AES-256-GCM with the existing key, '
     'replacing it makes the internal database unreadable and the instance is lost. To change the CMK of a migrated '
     "instance use Looker's offline `rekey` task (old key in LKR_MASTER_KEY_ENV_SOURCE, new key in "
     'LKR_MASTER_KEY_ENV_DESTINATION, whole cluster stopped and backed up). If the existing file is known to be unused, '

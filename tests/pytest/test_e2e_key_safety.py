@@ -223,7 +223,9 @@ def test_a_refused_migration_gives_service_back(old_single, tmp_path):
     node = bed.nodes[0]
     before = bed.inspect()
     cfg_before = cfg_text(node)
-    # The operator states a wrong release: preflight passes, Looker itself refuses the task.
+    # The node is down, so its API cannot tell the release, and the operator states a wrong one:
+    # preflight passes, Looker itself refuses the task.
+    node.looker('stop', timeout=60)
     proc = run_playbook(bed, 'migrate', Controller(str(tmp_path / 'c')), extra_vars={'lookerops_looker_release': '23.0.0'})
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
