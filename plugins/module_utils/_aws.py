@@ -1,25 +1,23 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Internal helper of lookerops.encryption: AWS (KMS, IAM, RDS) connection options, client factory, error mapper, bounded waiter.
+"""Internal helper of lookerops.encryption: the common AWS layer (connection options, client factory, error mapper, bounded
+waiter, tags, the main() of an AWS module).
 
-Not a public API. One external system per file: everything that talks to AWS goes through here.
+Not a public API. Every AWS call of the collection goes through :class:`AwsConnection`; the service backends beside this file
+(``_aws_kms``, ``_aws_rds``, ``_aws_iam``) hold the decisions of one module each.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import random
 import re
 import time
 import traceback
 
-from urllib.parse import unquote
-
 try:
     import boto3
-    import botocore
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
@@ -34,9 +32,6 @@ DEFAULT_RETRIES = 10
 DEFAULT_WAIT_TIMEOUT = 900
 USER_AGENT_EXTRA = 'lookerops.encryption'
 
-# Looker's default for LKR_AWS_CMK_EC (the seed: "the string Looker_Encryption_Context").
-LOOKER_DEFAULT_EC = 'Looker_Encryption_Context'
-
 # Tags written at creation, so that a resource whose follow-up call failed can be found again and adopted.
 TAG_CLUSTER = 'lookerops:cluster'
 TAG_ALIAS = 'lookerops:alias'
@@ -44,10 +39,6 @@ TAG_RUN_ID = 'lookerops:run_id'
 TAG_RESTORED_FROM = 'lookerops:restored_from'
 TAG_MANAGED = 'lookerops:managed-by'
 TAG_MANAGED_VALUE = 'lookerops.encryption'
-
-# The IAM policy the Looker nodes need (docs/iam-policy.json is the same document with ${KEY_ARN}; a unit test keeps them equal).
-KEY_ARN_PLACEHOLDER = '${KEY_ARN}'
-LOOKER_KEY_ACTIONS = ('kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey')
 
 
 def aws_argument_spec():
@@ -90,6 +81,36 @@ class AwsError(Exception):
     def to_result(self):
         """Extra result keys for fail_json."""
         return {'aws_error_code': self.code, 'aws_operation': self.operation, 'aws_iam_action': self.iam_action}
+
+
+def aws_module(module_spec, **kwargs):
+    """An AnsibleModule with the module's options plus the AWS connection group; check mode is always supported."""
+    from ansible.module_utils.basic import AnsibleModule
+    required_together = list(AWS_REQUIRED_TOGETHER) + list(kwargs.pop('required_together', []))
+    return AnsibleModule(argument_spec=compose_argument_spec(module_spec), required_together=required_together,
+                         supports_check_mode=True, **kwargs)
+
+
+def run_backend(module, backend_class, name_option, prepare=None):
+    """The main() of an AWS module: boto3 check, ``backend_class(connection, params, check_mode).run()``, exit or fail.
+
+    ``prepare(params)`` may complete the parameters first (for example derive ids from a host name). An :class:`AwsError`
+    fails the task with its message, the AWS error code, operation and IAM action, and the value of ``name_option``.
+    The backend's ``warnings`` become task warnings; its ``diff`` is returned in diff mode only.
+    """
+    require_boto3(module)
+    try:
+        params = prepare(module.params) if prepare else module.params
+        backend = backend_class(AwsConnection(params), params, module.check_mode)
+        result = backend.run()
+    except AwsError as exc:
+        module.fail_json(msg=str(exc), **dict(exc.to_result(), **{name_option: module.params[name_option]}))
+    for warning in getattr(backend, 'warnings', ()):
+        module.warn(warning)
+    diff = result.pop('diff', None)
+    if diff is not None and module._diff:
+        result['diff'] = diff
+    module.exit_json(**result)
 
 
 def require_boto3(module):
@@ -387,89 +408,6 @@ def tags_dict(tag_list):
     return result
 
 
-def looker_kms_policy(key_arn):
-    """The identity policy the Looker nodes need for the CMK (same document as docs/iam-policy.json)."""
-    return {
-        'Version': '2012-10-17',
-        'Statement': [
-            {
-                'Sid': 'LookerGenerateRandom',
-                'Effect': 'Allow',
-                'Action': 'kms:GenerateRandom',
-                'Resource': '*',
-            },
-            {
-                'Sid': 'LookerUseCmk',
-                'Effect': 'Allow',
-                'Action': list(LOOKER_KEY_ACTIONS),
-                'Resource': key_arn,
-            },
-        ],
-    }
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
-
-
-def normalize_policy(document):
-    """A canonical form of an IAM policy document for semantic comparison.
-
-    Accepts a dict or JSON text (IAM may return URL-decoded JSON text). Single values and one-element lists are the same;
-    order of statements, actions and resources does not matter; action names compare case-insensitively.
-    """
-    if isinstance(document, str):
-        text = document.strip()
-        if text.startswith('%'):
-            text = unquote(text)
-        document = json.loads(text)
-    statements = []
-    for stmt in _as_list(document.get('Statement')):
-        norm = {}
-        for key, value in stmt.items():
-            if key in ('Action', 'NotAction'):
-                norm[key] = sorted(set(a.lower() for a in _as_list(value)))
-            elif key in ('Resource', 'NotResource'):
-                norm[key] = sorted(set(_as_list(value)))
-            elif key == 'Principal' and isinstance(value, dict):
-                norm[key] = dict((k, sorted(set(_as_list(v)))) for k, v in value.items())
-            else:
-                norm[key] = value
-        statements.append(norm)
-    statements.sort(key=lambda s: json.dumps(s, sort_keys=True))
-    return {'Version': document.get('Version', '2008-10-17'), 'Statement': statements}
-
-
-def policies_equal(left, right):
-    """True when two IAM policy documents mean the same."""
-    return normalize_policy(left) == normalize_policy(right)
-
-
-RDS_HOST = re.compile(r'^(?P<id>[a-z][a-z0-9-]*)\.(?P<hash>[a-z0-9]+)\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.rds\.amazonaws\.com(?:\.cn)?\.?$')
-RDS_CLUSTER_HOST = re.compile(r'^[a-z][a-z0-9-]*\.cluster-(?:ro-|custom-)?[a-z0-9]+\.[a-z0-9-]+\.rds\.amazonaws\.com(?:\.cn)?\.?$')
-
-
-def parse_rds_host(host):
-    """(db_instance_identifier, region) of an RDS instance endpoint ``<id>.<hash>.<region>.rds.amazonaws.com``, else None.
-
-    Raises AwsError for an Aurora cluster endpoint (Looker does not support Aurora as its backend; a cluster needs a cluster snapshot).
-    """
-    if not host:
-        return None
-    host = host.strip().lower()
-    if RDS_CLUSTER_HOST.match(host):
-        raise AwsError('The backend host %s is an Aurora cluster endpoint; Looker does not support Aurora as its backend and this module '
-                       'snapshots RDS DB instances only. Take a cluster snapshot yourself, or give db_instance_identifier.' % host)
-    found = RDS_HOST.match(host)
-    if not found:
-        return None
-    return found.group('id'), found.group('region')
-
-
 def wall_time_iso(value):
     """ISO text of a datetime returned by boto3 (None stays None)."""
     if value is None:
@@ -478,9 +416,3 @@ def wall_time_iso(value):
         return value.isoformat()
     return str(value)
 
-
-def boto_versions():
-    """{'boto3': x, 'botocore': y} for results (helps support)."""
-    if not HAS_BOTO3:
-        return {}
-    return {'boto3': boto3.__version__, 'botocore': botocore.__version__}

@@ -81,20 +81,18 @@ options:
     type: dict
     default: {}
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - lookerops.encryption.aws
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Decides C(changed) from reads only; creates and updates nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
       - The policy documents before and after (they hold no secret).
   platform:
-    description: Target OS/families that can be operated against.
     support: full
     platforms: posix
 notes:
@@ -170,180 +168,12 @@ instance_profile_arn:
   type: str
 """
 
-import json
-import re
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws import (
-    AWS_REQUIRED_TOGETHER,
-    TAG_MANAGED,
-    TAG_MANAGED_VALUE,
-    AwsConnection,
-    AwsError,
-    aws_tags,
-    compose_argument_spec,
-    looker_kms_policy,
-    normalize_policy,
-    policies_equal,
-    require_boto3,
-)
-
-KEY_ARN_RE = re.compile(r'^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$')
-MAX_POLICY_VERSIONS = 5
-
-
-def trust_policy_for(services):
-    return {
-        'Version': '2012-10-17',
-        'Statement': [{
-            'Effect': 'Allow',
-            'Principal': {'Service': sorted(services) if len(services) > 1 else services[0]},
-            'Action': 'sts:AssumeRole',
-        }],
-    }
-
-
-class IamRoleBackend:
-    """Decisions of lk_iam_role: role, trust policy, inline or managed policy, instance profile."""
-
-    def __init__(self, conn, params, check_mode):
-        self.conn = conn
-        self.params = params
-        self.check_mode = check_mode
-        if not KEY_ARN_RE.match(params['key_arn'] or ''):
-            raise AwsError('key_arn %r is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY_ID); give the arn that lk_kms_key '
-                           'returns, not the alias.' % params['key_arn'], code='InvalidKeyArn')
-        if not params['trust_policy'] and not params['trusted_services']:
-            raise AwsError('Give trusted_services (for example ec2.amazonaws.com) or trust_policy.', code='InvalidTrustPolicy')
-        self.policy = looker_kms_policy(params['key_arn'])
-        self.trust = params['trust_policy'] or trust_policy_for(params['trusted_services'])
-        self.tags = dict((str(k), str(v)) for k, v in (params['tags'] or {}).items())
-        self.tags[TAG_MANAGED] = TAG_MANAGED_VALUE
-        self.changed = False
-        self.before = {}
-        self.after = {}
-
-    def iam(self, operation, absent_codes=(), **kwargs):
-        return self.conn.call('iam', operation, absent_codes=absent_codes, **kwargs)
-
-    def _write(self, operation, **kwargs):
-        self.changed = True
-        if self.check_mode:
-            return None
-        return self.iam(operation, **kwargs)
-
-    def ensure_role(self):
-        name = self.params['name']
-        answer = self.iam('GetRole', absent_codes=('NoSuchEntity',), RoleName=name)
-        role = answer and answer['Role']
-        self.before['role_exists'] = role is not None
-        self.before['trust_policy'] = role and normalize_policy(role['AssumeRolePolicyDocument'])
-        self.after['trust_policy'] = normalize_policy(self.trust)
-        if role is None:
-            created = self._write('CreateRole', RoleName=name, Path=self.params['path'], Description=self.params['description'],
-                                  AssumeRolePolicyDocument=json.dumps(self.trust), Tags=aws_tags(self.tags))
-            return (created and created['Role']), True
-        if self.params['update_trust_policy'] and not policies_equal(role['AssumeRolePolicyDocument'], self.trust):
-            self._write('UpdateAssumeRolePolicy', RoleName=name, PolicyDocument=json.dumps(self.trust))
-        elif not self.params['update_trust_policy']:
-            self.after['trust_policy'] = self.before['trust_policy']
-        return role, False
-
-    def ensure_inline(self, role_created):
-        name, policy_name = self.params['name'], self.params['policy_name']
-        current = None
-        if not role_created:
-            answer = self.iam('GetRolePolicy', absent_codes=('NoSuchEntity',), RoleName=name, PolicyName=policy_name)
-            current = answer and answer['PolicyDocument']
-        self.before['policy'] = current and normalize_policy(current)
-        self.after['policy'] = normalize_policy(self.policy)
-        if current is not None and policies_equal(current, self.policy):
-            return False
-        self._write('PutRolePolicy', RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(self.policy))
-        return True
-
-    def _account_id(self):
-        # The managed policy lives in the account of the credentials (sts:GetCallerIdentity needs no permission).
-        return self.conn.call('sts', 'GetCallerIdentity')['Account']
-
-    def ensure_managed(self, role_created):
-        name, policy_name, path = self.params['name'], self.params['policy_name'], self.params['path']
-        partition = self.params['key_arn'].split(':')[1]
-        policy_arn = 'arn:%s:iam::%s:policy%s%s' % (partition, self._account_id(), path, policy_name)
-        answer = self.iam('GetPolicy', absent_codes=('NoSuchEntity',), PolicyArn=policy_arn)
-        changed = False
-        self.after['policy'] = normalize_policy(self.policy)
-        if answer is None:
-            self.before['policy'] = None
-            created = self._write('CreatePolicy', PolicyName=policy_name, Path=path, PolicyDocument=json.dumps(self.policy),
-                                  Description='Looker nodes (lookerops.encryption): use of the Looker CMK', Tags=aws_tags(self.tags))
-            if created:
-                policy_arn = created['Policy']['Arn']
-            changed = True
-        else:
-            version = answer['Policy']['DefaultVersionId']
-            document = self.iam('GetPolicyVersion', PolicyArn=policy_arn, VersionId=version)['PolicyVersion']['Document']
-            self.before['policy'] = normalize_policy(document)
-            if not policies_equal(document, self.policy):
-                versions = self.iam('ListPolicyVersions', PolicyArn=policy_arn)['Versions']
-                if len(versions) >= MAX_POLICY_VERSIONS:
-                    oldest = sorted((v for v in versions if not v['IsDefaultVersion']), key=lambda v: v['CreateDate'])[0]
-                    self._write('DeletePolicyVersion', PolicyArn=policy_arn, VersionId=oldest['VersionId'])
-                self._write('CreatePolicyVersion', PolicyArn=policy_arn, PolicyDocument=json.dumps(self.policy), SetAsDefault=True)
-                changed = True
-        attached = []
-        if not role_created:
-            attached = [p['PolicyArn'] for p in self.conn.paginate('iam', 'ListAttachedRolePolicies', 'AttachedPolicies', RoleName=name)]
-        if policy_arn not in attached:
-            self._write('AttachRolePolicy', RoleName=name, PolicyArn=policy_arn)
-            changed = True
-        return changed, (policy_arn if answer is not None or not self.check_mode else None)
-
-    def ensure_profile(self):
-        name = self.params['name']
-        answer = self.iam('GetInstanceProfile', absent_codes=('NoSuchEntity',), InstanceProfileName=name)
-        profile = answer and answer['InstanceProfile']
-        self.before['instance_profile_roles'] = profile and sorted(r['RoleName'] for r in profile['Roles'])
-        self.after['instance_profile_roles'] = [name]
-        if profile is None:
-            created = self._write('CreateInstanceProfile', InstanceProfileName=name, Path=self.params['path'], Tags=aws_tags(self.tags))
-            profile = created and created['InstanceProfile']
-            roles = []
-        else:
-            roles = [r['RoleName'] for r in profile['Roles']]
-        if roles and name not in roles:
-            raise AwsError('The instance profile %s holds the role %s; a profile holds one role. Remove it from the profile, or choose '
-                           'another name for the Looker role.' % (name, ', '.join(roles)), code='InstanceProfileInUse')
-        if name not in roles:
-            self._write('AddRoleToInstanceProfile', InstanceProfileName=name, RoleName=name)
-        return profile and profile['Arn']
-
-    def run(self):
-        role, role_created = self.ensure_role()
-        policy_arn = None
-        if self.params['policy_type'] == 'inline':
-            policy_changed = self.ensure_inline(role_created)
-        else:
-            policy_changed, policy_arn = self.ensure_managed(role_created)
-        profile_arn = self.ensure_profile() if self.params['instance_profile'] else None
-        return {
-            'changed': self.changed,
-            'role_name': self.params['name'],
-            'role_arn': role and role['Arn'],
-            'role_created': role_created,
-            'policy_name': self.params['policy_name'],
-            'policy_arn': policy_arn,
-            'policy_changed': policy_changed,
-            'policy': self.policy,
-            'trust_policy': self.trust,
-            'instance_profile_arn': profile_arn,
-            'diff': {'before': self.before, 'after': self.after},
-        }
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import aws_module, run_backend
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws_iam import IamRoleBackend
 
 
 def argument_spec():
-    return compose_argument_spec(dict(
+    return dict(
         name=dict(type='str', required=True),
         key_arn=dict(type='str', required=True, no_log=False),
         state=dict(type='str', choices=['present'], default='present'),
@@ -356,19 +186,11 @@ def argument_spec():
         policy_type=dict(type='str', choices=['inline', 'managed'], default='inline'),
         instance_profile=dict(type='bool', default=False),
         tags=dict(type='dict', default={}),
-    ))
+    )
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), required_together=AWS_REQUIRED_TOGETHER, supports_check_mode=True)
-    require_boto3(module)
-    try:
-        result = IamRoleBackend(AwsConnection(module.params), module.params, module.check_mode).run()
-    except AwsError as exc:
-        module.fail_json(msg=str(exc), role_name=module.params['name'], **exc.to_result())
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    run_backend(aws_module(argument_spec()), IamRoleBackend, 'name')
 
 
 if __name__ == '__main__':

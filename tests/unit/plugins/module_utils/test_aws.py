@@ -17,6 +17,7 @@ from moto import mock_aws
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
+from ansible_collections.lookerops.encryption.plugins.module_utils import _aws_iam, _aws_rds
 
 
 @pytest.fixture(autouse=True)
@@ -177,18 +178,18 @@ def test_wait_for_returns_state_and_stops_on_failure():
 
 def test_policy_comparison_is_semantic():
     arn = 'arn:aws:kms:us-east-1:123456789012:key/abc'
-    policy = _aws.looker_kms_policy(arn)
+    policy = _aws_iam.looker_kms_policy(arn)
     same = {'Version': '2012-10-17', 'Statement': [
         {'Sid': 'LookerUseCmk', 'Effect': 'Allow', 'Resource': [arn],
          'Action': ['kms:encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']},
         {'Sid': 'LookerGenerateRandom', 'Effect': 'Allow', 'Action': ['kms:GenerateRandom'], 'Resource': ['*']}]}
-    assert _aws.policies_equal(policy, same)
-    assert _aws.policies_equal(quote(json.dumps(same)), policy)
-    wider = _aws.looker_kms_policy('arn:aws:kms:*:*:key/*')
-    assert not _aws.policies_equal(policy, wider)
-    fewer = _aws.looker_kms_policy(arn)
+    assert _aws_iam.policies_equal(policy, same)
+    assert _aws_iam.policies_equal(quote(json.dumps(same)), policy)
+    wider = _aws_iam.looker_kms_policy('arn:aws:kms:*:*:key/*')
+    assert not _aws_iam.policies_equal(policy, wider)
+    fewer = _aws_iam.looker_kms_policy(arn)
     fewer['Statement'][1]['Action'].remove('kms:Encrypt')
-    assert not _aws.policies_equal(policy, fewer)
+    assert not _aws_iam.policies_equal(policy, fewer)
 
 
 @pytest.mark.parametrize('host, expected', [
@@ -200,12 +201,12 @@ def test_policy_comparison_is_semantic():
     (None, None),
 ])
 def test_parse_rds_host(host, expected):
-    assert _aws.parse_rds_host(host) == expected
+    assert _aws_rds.parse_rds_host(host) == expected
 
 
 def test_parse_rds_host_refuses_aurora():
     with pytest.raises(_aws.AwsError, match='Aurora'):
-        _aws.parse_rds_host('looker.cluster-c9akciq32abc.eu-west-1.rds.amazonaws.com')
+        _aws_rds.parse_rds_host('looker.cluster-c9akciq32abc.eu-west-1.rds.amazonaws.com')
 
 
 def test_tags_round_trip():

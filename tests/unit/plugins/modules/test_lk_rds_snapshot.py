@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
+from ansible_collections.lookerops.encryption.plugins.module_utils import _aws_rds
 from ansible_collections.lookerops.encryption.plugins.modules import lk_rds_snapshot
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
@@ -42,7 +43,7 @@ def manual_snapshots(rds):
     ('a--b-', 'lookerops-a-b'),
 ])
 def test_snapshot_id_for(run_id, expected):
-    assert lk_rds_snapshot.snapshot_id_for(run_id) == expected
+    assert _aws_rds.snapshot_id_for(run_id) == expected
 
 
 def test_check_then_create_then_rerun_adopts(capsys, rds):
@@ -130,7 +131,7 @@ def test_restore_refuses_foreign_existing_instance(capsys, rds):
 def test_failed_snapshot_stops_the_wait(capsys, rds, monkeypatch):
     """moto makes snapshots available at once: pretend RDS says 'creating', then 'failed'."""
     statuses = ['creating', 'failed']
-    original = lk_rds_snapshot.RdsSnapshotBackend.rds
+    original = _aws_rds.RdsSnapshotBackend.rds
 
     def rds_call(self, operation, absent_codes=(), **kwargs):
         answer = original(self, operation, absent_codes=absent_codes, **kwargs)
@@ -142,7 +143,7 @@ def test_failed_snapshot_stops_the_wait(capsys, rds, monkeypatch):
             answer['DBSnapshots'][0]['Status'] = statuses.pop(0)
         return answer
     sleeps = []
-    monkeypatch.setattr(lk_rds_snapshot.RdsSnapshotBackend, 'rds', rds_call)
+    monkeypatch.setattr(_aws_rds.RdsSnapshotBackend, 'rds', rds_call)
     monkeypatch.setattr(_aws.time, 'sleep', sleeps.append)
     result = run_module(capsys, db_instance_identifier=INSTANCE)
     assert result['failed'] is True and result['aws_error_code'] == 'SnapshotFailed' and 'as failed' in result['msg']
@@ -151,7 +152,7 @@ def test_failed_snapshot_stops_the_wait(capsys, rds, monkeypatch):
 
 def test_creating_snapshot_is_waited_for(capsys, rds, monkeypatch):
     polls = []
-    original = lk_rds_snapshot.RdsSnapshotBackend.rds
+    original = _aws_rds.RdsSnapshotBackend.rds
 
     def rds_call(self, operation, absent_codes=(), **kwargs):
         answer = original(self, operation, absent_codes=absent_codes, **kwargs)
@@ -163,7 +164,7 @@ def test_creating_snapshot_is_waited_for(capsys, rds, monkeypatch):
                 answer['DBSnapshots'][0]['Status'] = 'creating'
         return answer
     sleeps = []
-    monkeypatch.setattr(lk_rds_snapshot.RdsSnapshotBackend, 'rds', rds_call)
+    monkeypatch.setattr(_aws_rds.RdsSnapshotBackend, 'rds', rds_call)
     monkeypatch.setattr(_aws.time, 'sleep', sleeps.append)
     result = run_module(capsys, db_instance_identifier=INSTANCE, wait_timeout=600)
     assert result['status'] == 'available' and result['created'] is True and len(sleeps) == 2 and all(0 < s <= 600 for s in sleeps)
