@@ -27,17 +27,20 @@ description:
     change. An existing backup that does not verify is never overwritten; the module fails and says what to do.
 author:
   - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Computes the estimate and the free-space verdict, reads an existing backup, writes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: partial
     details:
       - The diff shows metadata only (path, size, sha256, counts).
+  platform:
+    support: full
+    platforms: posix
 options:
   what:
     description:

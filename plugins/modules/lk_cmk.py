@@ -92,31 +92,6 @@ options:
     type: str
     choices: [fail, replace]
     default: fail
-  escrow:
-    description:
-      - Controller side. V(vault) keeps an Ansible Vault encrypted copy of the key at O(escrow_path) and verifies it on every run.
-      - V(none) skips the escrow. It is refused unless O(key) is given (a generated key would exist only on the nodes) and
-        O(escrow_waiver) is exactly C(I have escrowed the CMK myself).
-    type: str
-    choices: [vault, none]
-    default: vault
-  escrow_path:
-    description:
-      - Controller side. Path of the escrow file on the controller. Required with O(escrow=vault).
-      - A lock file C(.<name>.lock) is kept next to it (empty; used to serialise parallel forks).
-    type: path
-  escrow_vault_id:
-    description:
-      - Controller side. Vault id (as given to C(--vault-id ID@SOURCE)) whose secret encrypts a new escrow. Default the first
-        loaded secret. Decryption tries every loaded secret.
-      - Without any vault secret loaded (C(--vault-password-file), C(--vault-id), C(--ask-vault-pass)) the task fails before
-        anything is written.
-    type: str
-  escrow_waiver:
-    description:
-      - Controller side. The opt-out from the escrow; O(escrow=none) is accepted only when this is exactly
-        C(I have escrowed the CMK myself).
-    type: str
   generate:
     description: Controller side. Generate a new key when neither O(key) nor the escrow exists.
     type: bool
@@ -127,29 +102,30 @@ options:
         touched.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - lookerops.encryption.escrow
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details:
       - The controller-side action plugin chooses the key and maintains the escrow before the module runs on the node.
   async:
-    description: Supports being used with the C(async) keyword.
+    support: none
+  bypass_host_loop:
     support: none
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Decides C(changed) from reads only; neither the escrow nor the node is written (no lock file either).
       - When a new key would be generated, a throw-away key stands in for it, so the KCV reported in check mode is not the one a
         real run would produce.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: partial
     details:
       - Metadata only (path, exists, mode, owner, group, kcv), never the key.
   platform:
-    description: Target OS/families that can be operated against.
     support: full
     platforms: posix
 notes:

@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
+  - lookerops.encryption.task_scope
 attributes:
   check_mode:
     support: full
@@ -75,14 +76,6 @@ options:
     description: Seconds for the whole run, retries included. On timeout the task is left running.
     type: int
     default: 3600
-  task_scope:
-    description:
-      - Which running Looker tasks make the module refuse. V(host) any C(java -jar looker.jar TASK) process on the host.
-        V(install) only those running this node's C(looker.jar) (the same file, resolved in the task's own mount namespace),
-        for hosts that run several Looker installations.
-    type: str
-    choices: [host, install]
-    default: host
   require_key_settings:
     description: Refuse when C(lookerstart.cfg) gives Looker no key settings (or sets them without C(export)).
     type: bool

@@ -78,42 +78,28 @@ options:
         written C(0600) (owned by root) with C(Environment=) lines for the same variables; removed with O(mode=absent).
       - The caller reloads systemd when RV(daemon_reload_needed) is true.
     type: path
-  escrow:
-    description: Controller side, O(mode=key_env) only; as in M(lookerops.encryption.lk_cmk).
-    type: str
-    choices: [vault, none]
-    default: vault
-  escrow_path:
-    description: Controller side, O(mode=key_env) only; the escrow to take the key from (and check a given O(key) against).
-    type: path
-  escrow_vault_id:
-    description: Controller side, O(mode=key_env) only; vault id of the secret for a new escrow (default the first loaded).
-    type: str
-  escrow_waiver:
-    description:
-      - Controller side, O(mode=key_env) only; O(escrow=none) needs exactly C(I have escrowed the CMK myself) (and O(key)).
-    type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - lookerops.encryption.escrow
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details:
       - For O(mode=key_env) the action plugin supplies the key from O(key) or the escrow.
   async:
-    description: Supports being used with the C(async) keyword.
+    support: none
+  bypass_host_loop:
     support: none
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Decides C(changed) from reads only; nothing is written on the node nor on the controller.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: partial
     details:
       - Metadata only (path, exists, mode, owner uid, setting mode, settings fingerprint), never the file content or the key.
   platform:
-    description: Target OS/families that can be operated against.
     support: full
     platforms: posix
 notes:

@@ -25,15 +25,18 @@ description:
   - A restore always reports a change; it is meant to be run on purpose, not on every play.
 author:
   - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Verifies the backup and the preconditions, reports what would be done, changes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    support: full
+    platforms: posix
 options:
   what:
     description:

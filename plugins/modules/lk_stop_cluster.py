@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
+  - lookerops.encryption.task_scope
 attributes:
   check_mode:
     support: full
@@ -66,14 +67,6 @@ options:
     type: str
     choices: [report, pause]
     default: report
-  task_scope:
-    description:
-      - Which running Looker tasks make the module refuse. V(host) any C(java -jar looker.jar TASK) process on the host.
-        V(install) only those running this node's C(looker.jar) (the same file, resolved in the task's own mount namespace),
-        for hosts that run several Looker installations.
-    type: str
-    choices: [host, install]
-    default: host
   backend:
     description:
       - Connection to Looker's backend MySQL database (the node needs PyMySQL). When given together with O(client_host), the
