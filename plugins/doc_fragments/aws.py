@@ -10,6 +10,8 @@ class ModuleDocFragment:  # pylint: disable=too-few-public-methods
     """Documentation of the AWS connection option group."""
 
     DOCUMENTATION = r'''
+requirements:
+  - boto3 and botocore on the controller (the AWS modules run there, with C(delegate_to=localhost))
 options:
   region:
     description:

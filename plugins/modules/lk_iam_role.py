@@ -102,8 +102,6 @@ notes:
     C(iam:AttachRolePolicy) (managed), and for profiles C(iam:GetInstanceProfile), C(iam:CreateInstanceProfile),
     C(iam:AddRoleToInstanceProfile).
   - Attach the instance profile to the EC2 instances of the Looker nodes yourself (or with amazon.aws.ec2_instance).
-requirements:
-  - boto3 and botocore on the controller
 seealso:
   - module: lookerops.encryption.lk_kms_key
 """

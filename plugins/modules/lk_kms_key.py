@@ -102,8 +102,6 @@ attributes:
 notes:
   - Run it once per cluster on the controller, C(delegate_to=localhost) and C(run_once=true); the nodes need no AWS tools for this.
   - Each AWS call goes through botocore's retry (standard or adaptive mode, exponential backoff with full jitter).
-requirements:
-  - boto3 and botocore on the controller
 seealso:
   - module: lookerops.encryption.lk_iam_role
   - module: lookerops.encryption.lk_node_env

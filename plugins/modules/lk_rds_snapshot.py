@@ -90,8 +90,6 @@ notes:
     C(rds:CreateDBSnapshot), C(rds:AddTagsToResource), and for O(state=restored) C(rds:RestoreDBInstanceFromDBSnapshot).
   - A snapshot of an encrypted instance is encrypted with the instance's KMS key; that key is not the Looker CMK.
   - Snapshots taken by this module are kept; delete them yourself when the migration is proven.
-requirements:
-  - boto3 and botocore on the controller
 seealso:
   - module: lookerops.encryption.lk_backup
 """
