@@ -29,6 +29,15 @@ def collections_path():
     return tree
 
 
+def ansible_bin_dir(bed):
+    """Directory of the ansible-playbook under test.
+
+    That of $LOOKEROPS_CONTROLLER_PYTHON when set (the support-floor step runs the playbooks with .venv-floor's ansible-core
+    while the test harness, bed and stand-in stay in the test venv), else that of the bed's Python.
+    """
+    return os.path.dirname(os.environ.get('LOOKEROPS_CONTROLLER_PYTHON') or bed.python)
+
+
 class Controller:
     """The controller side of a run: a private directory with the vault password, the escrow
     and the JSON callback output; everything a leak scan has to look at."""
@@ -51,7 +60,9 @@ def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbos
     """Run playbooks/<playbook>.yml by its FQCN against the bed. Returns CompletedProcess with
     ``.result`` (parsed JSON callback output when json_output)."""
     env = bed.ansible_env()
+    bin_dir = ansible_bin_dir(bed)
     env.update({
+        'PATH': bin_dir + os.pathsep + env['PATH'],
         'ANSIBLE_COLLECTIONS_PATH': collections_path(),
         'ANSIBLE_LOCAL_TEMP': controller.tmp,
         'ANSIBLE_FORKS': '50',
@@ -65,7 +76,7 @@ def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbos
     env.update(env_extra or {})
     variables = {'lookerops_cmk_escrow_path': controller.escrow_path}
     variables.update(extra_vars or {})
-    argv = [os.path.join(os.path.dirname(bed.python), 'ansible-playbook'), '-i', inventory or bed.inventory,
+    argv = [os.path.join(bin_dir, 'ansible-playbook'), '-i', inventory or bed.inventory,
             'lookerops.encryption.%s' % playbook, '-e', json.dumps(variables)]
     if vault:
         argv += ['--vault-password-file', controller.vault_password_file]

@@ -3,6 +3,8 @@
 #   - Debian packages the tests and the bed need (when root; otherwise says what to run),
 #   - .venv with Python 3.12+ when present (ansible-core 2.21.x), else 3.11 (ansible-core 2.19.x),
 #   - the pinned test requirements,
+#   - .venv-floor: the oldest ansible-core meta/runtime.yml claims (2.17) on Python 3.11, for the
+#     support-floor step of tests/scripts/test.sh (tests/scripts/floor.sh),
 #   - the stand-in for ansible-test's pip bootstrap script (its download site is unreachable here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,12 +68,43 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
+# --- the support floor: .venv-floor ---------------------------------------------------------------
+# meta/runtime.yml claims ansible-core >= 2.17; that release runs on Python 3.10-3.12 (3.11 here).
+pick_floor_python() {
+    local v p
+    if [ -n "${LOOKEROPS_FLOOR_PYTHON:-}" ]; then echo "$LOOKEROPS_FLOOR_PYTHON"; return; fi
+    if command -v pyenv >/dev/null 2>&1; then
+        for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.11\.[0-9]+$' | sort -V | tail -n1); do
+            p="$(pyenv prefix "$v")/bin/python3.11"
+            [ -x "$p" ] && { echo "$p"; return; }
+        done
+    fi
+    command -v python3.11
+}
+if [ ! -x .venv-floor/bin/python ] || ! .venv-floor/bin/python -c 'import sys' >/dev/null 2>&1; then
+    py=$(pick_floor_python) || { say "no Python 3.11 for .venv-floor (set LOOKEROPS_FLOOR_PYTHON)"; exit 1; }
+    say "creating .venv-floor with $py ($("$py" --version 2>&1))"
+    rm -rf .venv-floor
+    "$py" -m venv .venv-floor
+fi
+stamp=.venv-floor/.lookerops-requirements
+want=$(sha256sum < tests/requirements-floor.txt | cut -c1-16)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing the support-floor requirements into .venv-floor"
+    .venv-floor/bin/python -m pip install -q --upgrade pip
+    .venv-floor/bin/python -m pip install -q -r tests/requirements-floor.txt
+    echo "$want" > "$stamp"
+fi
+
 # --- ansible-test pip bootstrap stand-in ---------------------------------------------------------
 # ansible-test downloads get-pip-<version>.py unless ~/.ansible/test/cache/get_pip_<version>.py
-# exists. Ours bootstraps pip with ensurepip (in a subprocess, which keeps pip's CA config) and then
-# installs what ansible-test asked for from the package index.
-pipver=$(grep -ho "pip='[0-9.]*'" .venv/lib/python*/site-packages/ansible_test/_internal/python_requirements.py | head -n1 | cut -d"'" -f2)
-if [ -n "$pipver" ]; then
+# exists (each ansible-core release pins its own pip version). Ours bootstraps pip with ensurepip
+# (in a subprocess, which keeps pip's CA config) and then installs what ansible-test asked for from
+# the package index.
+get_pip_standin() {
+    local venv=$1 pipver cache
+    pipver=$(grep -ho "pip='[0-9.]*'" "$venv"/lib/python*/site-packages/ansible_test/_internal/python_requirements.py | head -n1 | cut -d"'" -f2)
+    [ -n "$pipver" ] || return 0
     cache="$HOME/.ansible/test/cache/get_pip_${pipver//./_}.py"
     mkdir -p "$(dirname "$cache")"
     cat > "$cache" <<'PY'
@@ -83,5 +116,15 @@ args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
 subprocess.run([sys.executable, '-m', 'ensurepip', '--upgrade'], check=True, stdout=subprocess.DEVNULL)
 subprocess.run([sys.executable, '-m', 'pip', 'install', '--upgrade'] + args, check=True)
 PY
-fi
-say "ready: .venv ($(.venv/bin/python --version 2>&1), $(.venv/bin/ansible --version | head -n1))"
+}
+get_pip_standin .venv
+get_pip_standin .venv-floor
+
+# One line per venv. `ansible --version | head -n1` would close the pipe while ansible still
+# writes, and ansible then prints a BrokenPipeError traceback: read the whole output instead.
+version_report() {
+    local venv=$1 version
+    version=$("$venv/bin/ansible" --version)
+    printf '%s (%s, %s)' "$venv" "$("$venv/bin/python" --version 2>&1)" "${version%%$'\n'*}"
+}
+say "ready: $(version_report .venv); $(version_report .venv-floor)"

@@ -31,6 +31,7 @@ step "ansible-test units" bash tests/scripts/units-ansible-test.sh
 step "pytest" python -m pytest -p no:cacheprovider -q -ra tests/pytest
 step "molecule" bash tests/scripts/molecule.sh
 step "galaxy-importer" bash tests/scripts/galaxy-importer.sh
+step "support floor (ansible-core 2.17, Python 3.11)" bash tests/scripts/floor.sh
 
 printf '\n'
 for f in "${failures[@]}"; do printf 'failed step: %s\n' "$f"; done
