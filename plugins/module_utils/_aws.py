@@ -415,4 +415,3 @@ def wall_time_iso(value):
     if hasattr(value, 'isoformat'):
         return value.isoformat()
     return str(value)
-
