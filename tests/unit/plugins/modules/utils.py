@@ -8,12 +8,28 @@ The fixtures shared by these tests (``fake``, ``aws_env``) are in ``conftest.py`
 
 from __future__ import annotations
 
+import contextlib
 import json
+
+from unittest import mock
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core before 2.19 (the support floor, 2.17) has no testing helper: its modules read _ANSIBLE_ARGS
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        """Expose ``args`` to the AnsibleModule instances created in this context.
+
+        ``_ansible_inject_invocation`` came with ansible-core 2.19; before, every result carries the invocation and the
+        flag is an unsupported parameter, so it is left out.
+        """
+        args = dict((k, v) for k, v in (args or {}).items() if k != '_ansible_inject_invocation')
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
+            yield
 
 
 class ModuleExit(Exception):
