@@ -33,13 +33,13 @@ options:
   since:
     description:
       - UTC time, C(YYYY-MM-DD HH:MM:SS) or ISO 8601 (with C(Z) or an offset). Compares the node's log timestamps with this
-        time, so a node whose clock is off misleads it: prefer O(after).
+        time, so a node whose clock is off misleads it; prefer O(after).
       - Exactly one of O(since) and O(after) is required.
     type: str
   after:
     description:
-      - A log position as returned by M(lookerops.encryption.lk_node_info) in RV(lookerops.encryption.lk_node_info#module:log_position):
-        only lines written after it are read (across a rotation of C(looker.log)), whatever the node's clock says.
+      - A log position as returned by M(lookerops.encryption.lk_node_info) in RV(lookerops.encryption.lk_node_info#module:log_position).
+        Only lines written after it are read (across a rotation of C(looker.log)), whatever the node's clock says.
     type: dict
   pattern:
     description: Python regular expression searched in each line.

@@ -451,9 +451,9 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
             preserve.add(os.path.dirname(os.path.abspath(self.java)))
         cfg = {
             'hostname': node.name,
-            'mounts': [[node.user_home, USER_HOME], [node.tmp_dir, '/tmp'], [node.root_dir, '/root'],
-                       [node.bin_dir, '/usr/local/bin'], [self.shared_dir, SHARED_DIR], [node.hosts_file, '/etc/hosts']]
-                      + ([[self.shared_backup_dir, BACKUP_DIR]] if self.shared_backup_fs else []),
+            'mounts': ([[node.user_home, USER_HOME], [node.tmp_dir, '/tmp'], [node.root_dir, '/root'],
+                        [node.bin_dir, '/usr/local/bin'], [self.shared_dir, SHARED_DIR], [node.hosts_file, '/etc/hosts']]
+                       + ([[self.shared_backup_dir, BACKUP_DIR]] if self.shared_backup_fs else [])),
             'preserve': sorted(p for p in preserve if p not in ('/', '/usr', '/usr/local')),
             'tmpfs': None if self.shared_backup_fs else {'path': BACKUP_DIR, 'size_mb': self.backup_fs_mb},
             'sshd': ['/usr/sbin/sshd', '-f', node.sshd_config, '-E', node.sshd_log],

@@ -129,8 +129,8 @@ def test_a_different_key_for_a_migrated_instance_is_refused(env_migrated, tmp_pa
     in_use = re.search(r'looker1: Looker on this node uses the key (kcv1:[0-9a-f]{16})', out)
     assert in_use, out[-4000:]
     # Naming the key to replace is not enough on an instance that carries the migrated marker.
-    proc = run_playbook(bed, 'migrate', controller, extra_vars={'lookerops_cmk_delivery': 'env', 'lookerops_cmk_key': other,
-                                                                 'lookerops_cmk_replace_kcv': in_use.group(1)})
+    replace = {'lookerops_cmk_delivery': 'env', 'lookerops_cmk_key': other, 'lookerops_cmk_replace_kcv': in_use.group(1)}
+    proc = run_playbook(bed, 'migrate', controller, extra_vars=replace)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and 'the key this instance was migrated with' in out
     assert all(env_key(n) == key for n in bed.nodes) and all(all_alive(bed).values())
@@ -173,11 +173,10 @@ def test_two_runs_started_together_one_goes_on(bed_factory, tmp_path):
         procs.append(subprocess.Popen(argv, env=env, cwd=controller.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outs = []
     for proc in procs:
-        out, _ = proc.communicate(timeout=900)
-        outs.append((proc.returncode, out))
-    codes = sorted(rc for rc, _ in outs)
-    assert codes[0] == 0 and codes[1] != 0, [o[-3000:] for _, o in outs]
-    loser = [o for rc, o in outs if rc != 0][0]
+        outs.append((proc.communicate(timeout=900)[0], proc.returncode))
+    codes = sorted(rc for out, rc in outs)
+    assert codes[0] == 0 and codes[1] != 0, [out[-3000:] for out, rc in outs]
+    loser = [out for out, rc in outs if rc != 0][0]
     assert 'held by lookerops.encryption run' in loser, loser[-4000:]
     after = bed.inspect()
     assert after['digest'] == before['digest'] and after['legacy'] == 0
