@@ -277,7 +277,9 @@ def backend_paths(dest_dir, backup_id, database):
 
 
 def manifest_path_for(backup_path):
-    """The manifest that belongs to an archive or dump path."""
+    """The manifest that belongs to an archive or dump path (a manifest path is its own manifest)."""
+    if backup_path.endswith('.manifest.json'):
+        return backup_path
     for suffix in ('.tar.gz', '.sql.gz'):
         if backup_path.endswith(suffix):
             return backup_path[:-len(suffix)] + '.manifest.json'
@@ -351,28 +353,39 @@ def verify_home_archive(path, manifest=None):
 
 
 def verify_dump_file(path, manifest=None):
-    """Decompress the whole dump (gzip CRC), check header and trailer; returns (sha256, size)."""
-    first = None
-    last = b''
+    """Decompress the whole dump (gzip CRC), check the client's header and its completion trailer; (sha256, size)."""
+    head = b''
+    tail = b''
+    raw = 0
     try:
-        with open(path, 'rb') as raw:
-            reader = HashingReader(raw)
+        with open(path, 'rb') as fileobj:
+            reader = HashingReader(fileobj)
             with gzip.GzipFile(fileobj=reader, mode='rb') as gz:
-                for line in gz:
-                    if first is None:
-                        first = line
-                    last = line
+                while True:
+                    block = gz.read(CHUNK)
+                    if not block:
+                        break
+                    raw += len(block)
+                    if len(head) < 512:
+                        head += block[:512 - len(head)]
+                    tail = (tail + block)[-512:]
             reader.drain()
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error, ValueError) as exc:
         raise BackupError('the backend dump %s is damaged: %s: %s' % (path, type(exc).__name__, exc)) from None
-    if first is None or first.rstrip(b'\n') != ('-- %s' % _mysql.DUMP_FORMAT).encode('ascii'):
-        raise BackupError('%s is not a backend dump written by lookerops.encryption' % path)
-    if not last.startswith(_mysql.DUMP_TRAILER.encode('ascii')):
-        raise BackupError('the backend dump %s is truncated (no trailer line)' % path)
+    if not _mysql.dump_header_ok(head):
+        raise BackupError('%s is not a dump written by mysqldump or mariadb-dump (it does not start with "-- MySQL dump" '
+                          'or "-- MariaDB dump")' % path)
+    lines = [ln for ln in tail.split(b'\n') if ln.strip()]
+    if not lines or not lines[-1].startswith(_mysql.DUMP_TRAILER):
+        raise BackupError('the backend dump %s is truncated: it does not end with the client\'s "-- Dump completed" line' % path)
     digest = reader.hexdigest()
-    if manifest is not None and digest != manifest.get('sha256'):
-        raise BackupError('the backend dump %s does not match its manifest: sha256 %s, manifest says %s'
-                          % (path, digest, manifest.get('sha256')))
+    if manifest is not None:
+        if digest != manifest.get('sha256'):
+            raise BackupError('the backend dump %s does not match its manifest: sha256 %s, manifest says %s'
+                              % (path, digest, manifest.get('sha256')))
+        if manifest.get('uncompressed_size') is not None and raw != manifest['uncompressed_size']:
+            raise BackupError('the backend dump %s does not match its manifest: %d bytes uncompressed, manifest says %d'
+                              % (path, raw, manifest['uncompressed_size']))
     return digest, reader.size
 
 
@@ -447,57 +460,76 @@ class HomeBackup:
 
 
 class BackendBackup:
-    """Logical backup of the backend database (decisions for the lk_backup module)."""
+    """Logical backup of the backend database with the database's own dump client (decisions for lk_backup)."""
 
-    def __init__(self, cfg, dest_dir, backup_id, margin_bytes=0):
+    def __init__(self, cfg, dest_dir, backup_id, margin_bytes=0, key_check_value=None):
         validate_backup_id(backup_id)
         self.cfg = cfg
         self.dest_dir = dest_dir
         self.backup_id = backup_id
         self.margin = margin_bytes
+        self.key_check_value = key_check_value
         self.directory, self.path, self.manifest_path = backend_paths(dest_dir, backup_id, cfg.database)
 
-    def estimate(self):
+    def _probe(self):
+        """Server version, objects and data size (PyMySQL)."""
         with _mysql.connect(self.cfg) as conn:
-            with conn.cursor() as cur:
-                cur.execute('SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s',
-                            (self.cfg.database,))
-                return int(cur.fetchone()[0]) + 64 * 1024
+            version = _mysql.server_version(conn)
+            objects = _mysql.object_counts(conn, self.cfg.database)
+            size = _mysql.data_bytes(conn, self.cfg.database)
+        return version, objects, size
 
     def run(self, check_mode=False):
         result = {'path': self.path, 'manifest_path': self.manifest_path, 'changed': False,
                   'backend': self.cfg.to_result()}
         manifest = _existing(self.path, self.manifest_path, verify_dump_file, 'backend')
         if manifest is not None:
-            result.update(sha256=manifest['sha256'], size=manifest['size'], tables=manifest['tables'], verified=True,
-                          estimate_bytes=None, free_bytes=free_bytes(self.directory))
+            result.update(sha256=manifest['sha256'], size=manifest['size'], objects=manifest.get('objects'), verified=True,
+                          estimate_bytes=None, free_bytes=free_bytes(self.directory), tool=manifest.get('tool'),
+                          server_version=manifest.get('server_version'))
             return result
-        estimate = self.estimate()
+        version, objects, data_size = self._probe()
+        tool = _mysql.find_tool('dump', self.cfg.tools_dir, version)
+        estimate = data_size + 64 * 1024
         free, needed, ok = check_free_space(self.directory, estimate, self.margin)
-        result.update(estimate_bytes=estimate, free_bytes=free, needed_bytes=needed, changed=True)
+        result.update(estimate_bytes=estimate, free_bytes=free, needed_bytes=needed, changed=True, tool=tool.to_result(),
+                      server_version=version, objects=objects)
         if not ok:
             raise BackupError(free_space_message(self.directory, free, needed, 'backend database'))
         if check_mode:
-            result.update(sha256=None, size=None, tables=None, verified=False)
+            # Prove the client, the credentials and the privileges for every object type without writing a file:
+            # the whole schema (routines, triggers, events, views) is dumped to nowhere.
+            _mysql.run_dump(self.cfg, _NullWriter(), tool=tool, server_version=version, no_data=True)
+            result.update(sha256=None, size=None, verified=False)
             return result
         ensure_dir(self.directory)
         created = utc_now()
         with AtomicFile(self.path, mode=0o600) as handle:
             hasher = HashingWriter(handle.file)
             with gzip.GzipFile(filename='', mode='wb', fileobj=hasher, compresslevel=GZIP_LEVEL, mtime=0) as gz:
-                info = _mysql.dump(self.cfg, gz, now=created)
+                dumped = _mysql.run_dump(self.cfg, gz, tool=tool, server_version=version)
         manifest = {
-            'kind': 'backend', 'backup_id': self.backup_id, 'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
-            'host': socket.gethostname(), 'server': '%s:%s' % (self.cfg.host, self.cfg.port), 'database': self.cfg.database,
-            'server_version': info['server_version'], 'tables': info['tables'], 'views': info['views'],
-            'size': hasher.size, 'sha256': hasher.hexdigest(), 'dump': os.path.basename(self.path),
-            'tool_version': TOOL_VERSION,
+            'kind': 'backend', 'format': 'mysqldump', 'backup_id': self.backup_id,
+            'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'), 'host': socket.gethostname(),
+            'server': '%s:%s' % (self.cfg.host, self.cfg.port), 'database': self.cfg.database, 'user': self.cfg.user,
+            'server_version': version, 'tool': tool.to_result(), 'dump_options': dumped.options, 'objects': objects,
+            'size': hasher.size, 'uncompressed_size': dumped.raw_bytes, 'sha256': hasher.hexdigest(),
+            'dump': os.path.basename(self.path), 'key_check_value': self.key_check_value, 'tool_version': TOOL_VERSION,
+            'restore_hint': 'gunzip -c %s | mysql --defaults-extra-file=<0600 file with [client] user/password/host/port> '
+                            '--default-character-set=utf8mb4 --binary-mode %s' % (os.path.basename(self.path), self.cfg.database),
         }
         verify_dump_file(self.path, manifest)
         _write_json(self.manifest_path, manifest)
-        result.update(sha256=manifest['sha256'], size=manifest['size'], tables=info['tables'], verified=True,
-                      server_version=info['server_version'])
+        result.update(sha256=manifest['sha256'], size=manifest['size'], uncompressed_size=dumped.raw_bytes, verified=True)
         return result
+
+
+class _NullWriter:
+    """A sink for a dry-run dump."""
+
+    @staticmethod
+    def write(data):
+        return len(data)
 
 
 # -- restore -------------------------------------------------------------------------------------------------
@@ -634,39 +666,57 @@ class HomeRestore:
 
 
 class BackendRestore:
-    """Restore the backend database from a verified dump."""
+    """Restore the backend database from a verified dump with the database's own client."""
 
     def __init__(self, cfg, backup_path, looker_home):
         self.cfg = cfg
+        self.manifest_path = manifest_path_for(os.path.abspath(backup_path))
         self.backup_path = os.path.abspath(backup_path)
         self.home = looker_home
-        self.manifest_path = manifest_path_for(self.backup_path)
 
     def run(self, check_mode=False):
         if not os.path.exists(self.backup_path):
             raise BackupError('the backup %s does not exist; check backup_path' % self.backup_path)
         manifest = read_manifest(self.manifest_path)
+        if self.backup_path == self.manifest_path:
+            if not manifest.get('dump') or '/' in manifest['dump']:
+                raise BackupError('the manifest %s names no dump file; it is not a backend manifest' % self.manifest_path)
+            self.backup_path = os.path.join(os.path.dirname(self.manifest_path), manifest['dump'])
+        if manifest.get('kind') != 'backend' or manifest.get('format') != 'mysqldump':
+            raise BackupError('%s is not the manifest of a backend dump written by mysqldump/mariadb-dump (kind %r, format %r); '
+                              'restore it by hand as docs/operator-guide.md describes'
+                              % (self.manifest_path, manifest.get('kind'), manifest.get('format')))
+        if manifest.get('database') != self.cfg.database:
+            raise BackupError('the backup %s holds database %r but the backend settings now name database %r. Nothing was '
+                              'touched. Point the settings back at %r, or restore by hand (docs/operator-guide.md)'
+                              % (self.backup_path, manifest.get('database'), self.cfg.database, manifest.get('database')))
         sha, _size = verify_dump_file(self.backup_path, manifest)
         if self.home:
             refuse_if_running(self.home)
         with _mysql.connect(self.cfg) as conn:
             sessions = _mysql.list_sessions(conn, self.cfg.user)
+            version = _mysql.server_version(conn)
         if sessions:
             raise BackupError('refusing to restore the backend: %d other session(s) of user %s are connected (%s). A '
                               'Looker node may still be running: stop every node (and anything else using this user), '
                               'then run again.' % (len(sessions), self.cfg.user,
                                                    ', '.join('id %s from %s' % (s['id'], s['host']) for s in sessions[:10])))
-        result = {'changed': True, 'sha256': sha, 'backup_id': manifest.get('backup_id'),
-                  'tables': manifest.get('tables'), 'backend': self.cfg.to_result()}
+        tool = _mysql.find_tool('client', self.cfg.tools_dir, version)
+        result = {'changed': True, 'sha256': sha, 'backup_id': manifest.get('backup_id'), 'backup_path': self.backup_path,
+                  'objects': manifest.get('objects'), 'backend': self.cfg.to_result(), 'tool': tool.to_result(),
+                  'key_check_value': manifest.get('key_check_value')}
         if check_mode:
             return result
         with gzip.open(self.backup_path, 'rb') as gz:
-            loaded = _mysql.restore(self.cfg, gz)
-        expected = manifest.get('tables') or {}
-        if loaded['tables'] != expected:
-            raise BackupError('the restore loaded row counts %s but the manifest lists %s; check the server log'
-                              % (loaded['tables'], expected))
-        result['tables'] = loaded['tables']
+            _mysql.run_restore(self.cfg, gz, tool=tool, server_version=version)
+        with _mysql.connect(self.cfg) as conn:
+            loaded = _mysql.object_counts(conn, self.cfg.database)
+        expected = manifest.get('objects') or {}
+        short = dict((k, (loaded.get(k), v)) for k, v in expected.items() if loaded.get(k, 0) < v)
+        if short:
+            raise BackupError('the restore finished but the database holds fewer objects than the backup (%s as (now, '
+                              'backup)); check the client and server logs' % short)
+        result['objects'] = loaded
         return result
 
 

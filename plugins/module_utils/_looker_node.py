@@ -28,6 +28,7 @@ import time
 import zipfile
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import backend_summary
 
 DEFAULT_PORT = 9999
 DEFAULT_API_PORT = 19999
@@ -608,6 +609,31 @@ class LookerNode:
             out['error'] = 'not a valid CMK: %s' % exc
         return out
 
+    def looker_db(self, timeout=60):
+        """The LOOKER_DB value lookerstart.cfg gives Looker, or None. A secret: read through a pipe, never returned."""
+        if not self.settings()['looker_db_set']:
+            return None
+        script = ('. ./lookerstart.cfg >/dev/null 2>&1 </dev/null; '
+                  '[ -n "${LOOKER_DB+x}" ] && printf "%s" "$LOOKER_DB"')
+        # pylint: disable-next=ansible-bad-function
+        proc = subprocess.Popen(['/bin/sh', '-c', script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, cwd=self.home, env=self._child_env(), preexec_fn=self._preexec(),
+                                close_fds=True)
+        try:
+            out, _err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise LookerNodeError('sourcing %s as %s to read LOOKER_DB did not finish within %ss'
+                                  % (self.p('lookerstart.cfg'), self.user, timeout)) from None
+        return out.decode('utf-8', 'replace') or None
+
+    def backend(self):
+        """Which backend database the settings name (mode, host, port, database, user, source; never the password)."""
+        st = self.settings()
+        looker_db = None if st['creds_file'] else self.looker_db()
+        return backend_summary(creds_file=st['creds_file'], looker_db=looker_db)
+
     # -- pid, /alive, tasks -------------------------------------------------------------------
 
     def read_pid(self):
@@ -1074,6 +1100,7 @@ def node_info(node, run_id=None, api_port=DEFAULT_API_PORT):
     else:
         info['alive'] = None
         info['key'] = None
+    info['backend'] = _node_backend(node, settings)
     info['running_tasks'] = node.running_tasks()
     info['fence'] = node.fence_state(run_id)
     info['supervisors'] = node.supervisors()
@@ -1081,6 +1108,20 @@ def node_info(node, run_id=None, api_port=DEFAULT_API_PORT):
     # Where the log ends now: later evidence is read from here on, never by comparing clocks.
     info['log_position'] = node.log_position()
     return info
+
+
+def read_looker_db(home, user):
+    """The LOOKER_DB value that ``home``'s lookerstart.cfg gives Looker when sourced as ``user`` (a secret), or None."""
+    return LookerNode(home, user).looker_db()
+
+
+def _node_backend(node, settings):
+    if settings is None:
+        return None
+    try:
+        return node.backend()
+    except LookerNodeError as exc:
+        return {'mode': 'unknown', 'host': None, 'port': None, 'database': None, 'user': None, 'source': None, 'error': str(exc)}
 
 
 def fence_op(node, state, run_id, force=False, check_mode=False):

@@ -5,27 +5,26 @@
 
 This is not a public API; it may change without notice.
 
-Everything talks to the server through PyMySQL; there is no ``mysql``/``mysqldump`` child process, so
-no password ever appears in the argv of any process.
+Checks and the session proof talk to the server through PyMySQL. Logical backups and restores run the
+database's own clients (``mariadb-dump``/``mysqldump`` and ``mariadb``/``mysql``): the credentials reach
+them only through a 0600 option file (``--defaults-extra-file``) in a private 0700 directory that is
+removed on every path, never through argv or the environment.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
+import os
 import re
+import shutil
 import ssl as _ssl
+import subprocess
+import tempfile
 import traceback
-
-try:
-    from urllib.parse import unquote as _unquote
-except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
-    _unquote = None
+from urllib.parse import unquote as _unquote
 
 try:
     import pymysql
-    import pymysql.converters
-    import pymysql.cursors
 except ImportError:
     HAS_PYMYSQL = False
     PYMYSQL_IMPORT_ERROR = traceback.format_exc()
@@ -41,13 +40,9 @@ else:
     HAS_YAML = True
 
 
-DUMP_FORMAT = 'lookerops.encryption logical dump v1'
-DUMP_TRAILER = '-- end of lookerops.encryption dump'
 DEFAULT_PORT = 3306
 DEFAULT_DATABASE = 'looker'
 DEFAULT_CONNECT_TIMEOUT = 10
-MAX_INSERT_BYTES = 1024 * 1024
-FETCH_ROWS = 500
 
 PYMYSQL_MISSING_MSG = (
     'PyMySQL is required on the node that talks to the Looker backend database but cannot be imported '
@@ -82,6 +77,9 @@ def backend_argument_spec():
                 'ssl': {'type': 'bool'},
                 'ssl_ca': {'type': 'path'},
                 'connect_timeout': {'type': 'int', 'default': DEFAULT_CONNECT_TIMEOUT},
+                'tools_dir': {'type': 'path'},
+                'looker_home': {'type': 'path'},
+                'looker_user': {'type': 'str', 'default': 'looker'},
             },
         },
     }
@@ -224,7 +222,7 @@ class BackendConfig:
     """Effective connection settings of the Looker backend database."""
 
     def __init__(self, host=None, port=DEFAULT_PORT, user=None, password=None, database=DEFAULT_DATABASE,
-                 ssl=False, ssl_ca=None, connect_timeout=DEFAULT_CONNECT_TIMEOUT, sources=None):
+                 ssl=False, ssl_ca=None, connect_timeout=DEFAULT_CONNECT_TIMEOUT, sources=None, tools_dir=None):
         self.host = host
         self.port = port
         self.user = user
@@ -234,13 +232,25 @@ class BackendConfig:
         self.ssl_ca = ssl_ca
         self.connect_timeout = connect_timeout
         self.sources = sources or []
+        self.tools_dir = tools_dir
 
     @classmethod
-    def from_params(cls, params, use_yaml=None):
-        """Build from the module's ``backend`` dict: file, then LOOKER_DB, then explicit options win."""
+    def from_params(cls, params, use_yaml=None, read_looker_db=None):
+        """Build from the module's ``backend`` dict: file, then LOOKER_DB, then explicit options win.
+
+        With ``backend.looker_home`` and no other source, ``read_looker_db(home, user)`` supplies the LOOKER_DB value
+        that the node's lookerstart.cfg gives Looker (read on the node, never returned).
+        """
         params = dict(params or {})
         merged = {}
         sources = []
+        if (params.get('looker_home') and read_looker_db is not None and not params.get('creds_file')
+                and not params.get('looker_db')):
+            value = read_looker_db(params['looker_home'], params.get('looker_user') or 'looker')
+            if not value:
+                raise BackendError('backend.looker_home is %s but its lookerstart.cfg gives Looker no LOOKER_DB: set '
+                                   'backend.creds_file (Looker\'s -d file) or the backend options instead' % params['looker_home'])
+            params['looker_db'] = value
         if params.get('creds_file'):
             merged.update(_normalise_source(read_creds_file(params['creds_file'], use_yaml=use_yaml),
                                             'backend credentials file %s' % params['creds_file']))
@@ -261,7 +271,8 @@ class BackendConfig:
         return cls(host=merged['host'], port=int(merged.get('port') or DEFAULT_PORT), user=merged['user'],
                    password=merged.get('password'), database=merged.get('database') or DEFAULT_DATABASE,
                    ssl=bool(merged.get('ssl')) or bool(params.get('ssl_ca')), ssl_ca=params.get('ssl_ca'),
-                   connect_timeout=int(params.get('connect_timeout') or DEFAULT_CONNECT_TIMEOUT), sources=sources)
+                   connect_timeout=int(params.get('connect_timeout') or DEFAULT_CONNECT_TIMEOUT), sources=sources,
+                   tools_dir=params.get('tools_dir'))
 
     def where(self):
         """``user@host:port/database`` for messages (never the password)."""
@@ -339,12 +350,8 @@ def _require_pymysql():
 
 
 @contextlib.contextmanager
-def connect(cfg, text_values=False, autocommit=True):
-    """Context manager: a PyMySQL connection to the backend, always closed on exit.
-
-    ``text_values=True`` turns off PyMySQL's value decoders, so every value arrives exactly as the server
-    sent it (str for text and numbers, bytes for binary columns): what a lossless dump needs.
-    """
+def connect(cfg, autocommit=True):
+    """Context manager: a PyMySQL connection to the backend, always closed on exit."""
     _require_pymysql()
     kwargs = {
         'host': cfg.host, 'port': int(cfg.port), 'user': cfg.user, 'password': cfg.password or '',
@@ -354,8 +361,6 @@ def connect(cfg, text_values=False, autocommit=True):
     ctx = cfg.ssl_context()
     if ctx is not None:
         kwargs['ssl'] = ctx
-    if text_values:
-        kwargs['conv'] = dict((k, v) for k, v in pymysql.converters.conversions.items() if not isinstance(k, int))
     try:
         conn = pymysql.connect(**kwargs)
     except Exception as exc:  # pylint: disable=broad-except
@@ -421,250 +426,415 @@ def list_sessions(conn, user, client_host=None):
     return out
 
 
-# -- dump / restore ----------------------------------------------------------------------------
+# -- the database's own clients --------------------------------------------------------------------
 
-# MySQL field types whose text form can be written unquoted.
-_NUMERIC_TYPES = frozenset((0, 1, 2, 3, 4, 5, 8, 9, 13, 246))
-_NUMBER_RE = re.compile(r'^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$')
-_DEFINER_RE = re.compile(r'\sDEFINER=(`[^`]*`|\S+)@(`[^`]*`|\S+)')
-
-
-def quote_ident(name):
-    """Backtick-quote an identifier."""
-    return '`%s`' % str(name).replace('`', '``')
-
-
-def _to_text(value):
-    return value.decode('utf-8', 'surrogateescape') if isinstance(value, bytes) else str(value)
-
-
-class _Writer:
-    """Encode str to the dump's bytes (utf-8; surrogate escapes keep binary literals byte-exact)."""
-
-    def __init__(self, fileobj):
-        self.fileobj = fileobj
-
-    def line(self, text):
-        self.fileobj.write(text.encode('utf-8', 'surrogateescape') + b'\n')
+DUMP_TOOLS = ('mariadb-dump', 'mysqldump')
+CLIENT_TOOLS = ('mariadb', 'mysql')
+TOOL_SEARCH_PATH = ('/usr/bin', '/usr/local/bin', '/usr/local/mysql/bin', '/opt/mysql/bin', '/bin')
+CLIENT_PACKAGES = ('Debian/Ubuntu: apt-get install mariadb-client (or default-mysql-client); RHEL: dnf install mysql '
+                   '(or mariadb); or MySQL\'s own mysql-client package')
+DUMP_HEADERS = (b'-- MySQL dump', b'-- MariaDB dump')
+DUMP_TRAILER = b'-- Dump completed'
+CHUNK = 1024 * 1024
+STDERR_LIMIT = 8000
+# The client reads these from the environment; none of them may steer our child processes.
+_CLIENT_ENV_DROP = ('MYSQL_PWD', 'MYSQL_HOST', 'MYSQL_TCP_PORT', 'MYSQL_UNIX_PORT', 'MYSQL_HISTFILE', 'MYSQL_TEST_LOGIN_FILE',
+                    'MARIADB_HOST', 'MARIADB_PWD', 'MYSQL_PS1', 'LIBMYSQL_PLUGIN_DIR', 'LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN')
 
 
-def _literal(conn, value, numeric):
-    if value is None:
-        return 'NULL'
-    if numeric and isinstance(value, str) and _NUMBER_RE.match(value):
-        return value
-    return conn.escape(value)  # what literal() does; literal() is deprecated in PyMySQL 2.2
+class ClientTool:
+    """One client program (dump or restore) and what its ``--version`` says about it."""
+
+    def __init__(self, path, version_text):
+        self.path = path
+        self.version_text = version_text.strip()
+        lowered = self.version_text.lower()
+        self.flavor = 'mariadb' if 'mariadb' in lowered or os.path.basename(path).startswith('mariadb') else 'mysql'
+        match = re.search(r'(?:Distrib |Ver |from )(\d+\.\d+\.\d+)', self.version_text)
+        self.version = match.group(1) if match else None
+
+    def to_result(self):
+        return {'path': self.path, 'flavor': self.flavor, 'version': self.version, 'version_text': self.version_text}
 
 
-def _columns(cur, database, table):
-    """Insertable (non-generated) columns of ``table`` in table order."""
-    cur.execute('SELECT COLUMN_NAME, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s '
-                'ORDER BY ORDINAL_POSITION', (database, table))
-    cols = []
-    for name, extra in cur.fetchall():
-        extra = _to_text(extra or '').upper()
-        if 'GENERATED' in extra or 'VIRTUAL' in extra or 'PERSISTENT' in extra or 'STORED' in extra:
-            continue
-        cols.append(_to_text(name))
-    return cols
-
-
-def dump(cfg, fileobj, now=None, max_insert_bytes=MAX_INSERT_BYTES, on_snapshot=None):
-    """Write a consistent logical dump of ``cfg.database`` to the binary ``fileobj``.
-
-    One transaction: REPEATABLE READ + START TRANSACTION WITH CONSISTENT SNAPSHOT, so every table is
-    read as of the same moment (InnoDB). Rows are streamed with an unbuffered cursor and written as
-    multi-row INSERTs (values escaped by the connection) of at most ``max_insert_bytes``. Returns ``{'server_version', 'database',
-    'tables': {name: rows}, 'views': [names]}``.
-    """
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    out = _Writer(fileobj)
-    tables = {}
-    views = []
-    with connect(cfg, text_values=True) as conn:
-        version = server_version(conn)
-        with conn.cursor() as cur:
-            cur.execute('SELECT @@max_allowed_packet')
-            packet = int(_to_text(cur.fetchone()[0]))
-            limit = max(16 * 1024, min(max_insert_bytes, packet // 2))
-            cur.execute('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ')
-            cur.execute('START TRANSACTION WITH CONSISTENT SNAPSHOT')
-            if on_snapshot is not None:
-                on_snapshot()
-            cur.execute('SHOW FULL TABLES')
-            listing = [(_to_text(r[0]), _to_text(r[1]).upper()) for r in cur.fetchall()]
-        base = sorted(name for name, kind in listing if kind == 'BASE TABLE')
-        view_names = sorted(name for name, kind in listing if kind == 'VIEW')
-
-        out.line('-- %s' % DUMP_FORMAT)
-        out.line('-- server_version: %s' % version)
-        out.line('-- database: %s' % cfg.database)
-        out.line('-- created_utc: %s' % now.strftime('%Y-%m-%dT%H:%M:%SZ'))
-        out.line('SET NAMES utf8mb4;')
-        out.line('SET FOREIGN_KEY_CHECKS=0;')
-        out.line('SET UNIQUE_CHECKS=0;')
-        out.line("SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO';")
-        out.line("SET TIME_ZONE='+00:00';")
-
-        for table in base:
-            with conn.cursor() as cur:
-                cur.execute('SHOW CREATE TABLE %s' % quote_ident(table))
-                create = _to_text(cur.fetchone()[1])
-                cols = _columns(cur, cfg.database, table)
-            out.line('')
-            out.line('-- table: %s' % table)
-            out.line('DROP TABLE IF EXISTS %s;' % quote_ident(table))
-            out.line(create + ';')
-            tables[table] = _dump_rows(conn, out, table, cols, limit)
-        for view in view_names:
-            with conn.cursor() as cur:
-                cur.execute('SHOW CREATE VIEW %s' % quote_ident(view))
-                create = _DEFINER_RE.sub('', _to_text(cur.fetchone()[1]), count=1)
-            out.line('')
-            out.line('-- view: %s' % view)
-            out.line('DROP TABLE IF EXISTS %s;' % quote_ident(view))
-            out.line('DROP VIEW IF EXISTS %s;' % quote_ident(view))
-            out.line(create + ';')
-            views.append(view)
-        with conn.cursor() as cur:
-            cur.execute('COMMIT')
-        out.line('SET FOREIGN_KEY_CHECKS=1;')
-        out.line('SET UNIQUE_CHECKS=1;')
-        out.line('%s: %d tables, %d views' % (DUMP_TRAILER, len(tables), len(views)))
-    return {'server_version': version, 'database': cfg.database, 'tables': tables, 'views': views}
-
-
-def _dump_rows(conn, out, table, cols, limit):
-    """Stream the rows of one table as multi-row INSERT lines; returns the row count."""
-    if not cols:
-        return 0
-    head = 'INSERT INTO %s (%s) VALUES ' % (quote_ident(table), ','.join(quote_ident(c) for c in cols))
-    count = 0
-    cur = conn.cursor(pymysql.cursors.SSCursor)
+def _tool_version(path):
     try:
-        cur.execute('SELECT %s FROM %s' % (','.join(quote_ident(c) for c in cols), quote_ident(table)))
-        numeric = [d[1] in _NUMERIC_TYPES for d in cur.description]
-        parts = []
-        size = 0
-        while True:
-            rows = cur.fetchmany(FETCH_ROWS)
-            if not rows:
-                break
-            for row in rows:
-                tup = '(' + ','.join(_literal(conn, v, numeric[i]) for i, v in enumerate(row)) + ')'
-                if parts and size + len(tup) > limit:
-                    out.line(head + ','.join(parts) + ';')
-                    parts = []
-                    size = 0
-                parts.append(tup)
-                size += len(tup) + 1
-                count += 1
-        if parts:
-            out.line(head + ','.join(parts) + ';')
-    finally:
-        cur.close()
-    return count
+        # pylint: disable-next=ansible-bad-function
+        res = subprocess.run([path, '--version'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=_client_env(tempfile.gettempdir()), timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if res.returncode != 0:
+        return None
+    return (res.stdout or res.stderr).decode('utf-8', 'replace')
 
 
-class DumpFormatError(BackendError):
-    """The file is not a complete dump written by this collection."""
+def find_tool(kind, tools_dir=None, server_version=None):
+    """The dump (``kind='dump'``) or restore (``kind='client'``) program to use, as a ClientTool.
+
+    With ``tools_dir`` only that directory is searched. Otherwise PATH and the usual directories. When both
+    MariaDB's and MySQL's programs are there, the one matching the server (``server_version``) wins.
+    """
+    names = DUMP_TOOLS if kind == 'dump' else CLIENT_TOOLS
+    if server_version is not None and 'mariadb' not in server_version.lower():
+        names = tuple(reversed(names))
+    if tools_dir:
+        dirs = [tools_dir]
+    else:
+        dirs = [d for d in os.environ.get('PATH', '').split(os.pathsep) if d] + list(TOOL_SEARCH_PATH)
+    seen = set()
+    for name in names:
+        for directory in dirs:
+            path = os.path.join(directory, name)
+            if path in seen:
+                continue
+            seen.add(path)
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                text = _tool_version(path)
+                if text is not None:
+                    return ClientTool(path, text)
+    what = 'dump program (%s)' % ' or '.join(DUMP_TOOLS) if kind == 'dump' else 'client program (%s)' % ' or '.join(CLIENT_TOOLS)
+    where = ('in %s (backend.tools_dir, lookerops_backend_tools_dir)' % tools_dir) if tools_dir else 'on this node (PATH and %s)' % ', '.join(TOOL_SEARCH_PATH)
+    raise BackendError('no MySQL %s found %s. What to do: install the database client on this node (%s), or set '
+                       'lookerops_backend_tools_dir to the directory that holds it, or back the backend up yourself and '
+                       'set lookerops_backend_backup=none (or rds_snapshot on RDS)' % (what, where, CLIENT_PACKAGES))
 
 
-def _scan_quotes(line, state):
-    """Advance the quote state over one line; returns (state, True when the line ends a statement)."""
-    i = 0
-    n = len(line)
-    while i < n:
-        char = line[i:i + 1]
-        if state is None:
-            if char in (b"'", b'"', b'`'):
-                state = char
-            elif char == b'-' and line[i:i + 3] in (b'-- ', b'--\n') and not line[:i].strip():
-                return state, False
+def _option_value(value):
+    """A value for a MySQL option file: double-quoted, with the escapes the option-file parser knows."""
+    text = str(value)
+    for src, dst in (('\\', '\\\\'), ('"', '\\"'), ('\n', '\\n'), ('\r', '\\r'), ('\t', '\\t'), ('\b', '\\b')):
+        text = text.replace(src, dst)
+    return '"%s"' % text
+
+
+def option_file_text(cfg, tool):
+    """The ``[client]`` group with the connection settings (holds the password: write it 0600 only)."""
+    lines = ['[client]', 'user=%s' % _option_value(cfg.user), 'host=%s' % _option_value(cfg.host),
+             'port=%d' % int(cfg.port), 'protocol=TCP']
+    if cfg.password:
+        lines.append('password=%s' % _option_value(cfg.password))
+    if cfg.ssl:
+        if tool.flavor == 'mariadb':
+            lines.append('ssl')
+            if cfg.ssl_ca:
+                lines.append('ssl-ca=%s' % _option_value(cfg.ssl_ca))
+                lines.append('ssl-verify-server-cert')
+        elif cfg.ssl_ca:
+            lines.append('ssl-mode=VERIFY_IDENTITY')
+            lines.append('ssl-ca=%s' % _option_value(cfg.ssl_ca))
         else:
-            if char == b'\\' and state != b'`':
-                i += 2
-                continue
-            if char == state:
-                state = None
-        i += 1
-    return state, state is None and line.rstrip().endswith(b';')
+            lines.append('ssl-mode=REQUIRED')
+    return '\n'.join(lines) + '\n'
 
 
-def iter_statements(fileobj):
-    """Yield the SQL statements (bytes, without the final ';') of a dump written by :func:`dump`.
+class PrivateDir:
+    """A 0700 directory for one client run: the option file, the client's stderr, its HOME.
 
-    INSERT lines are one statement each (all their values are escaped, so they hold no raw newline);
-    other statements may span lines and are split on a ';' at the end of a line outside quotes.
-    Raises DumpFormatError when the header or the trailer is missing (a foreign or truncated file).
+    Removed on every path (success, error, interrupt) when the ``with`` block ends.
     """
-    first = fileobj.readline()
-    if first.rstrip(b'\n') != ('-- %s' % DUMP_FORMAT).encode('ascii'):
-        raise DumpFormatError('not a dump written by lookerops.encryption (first line is not "-- %s")' % DUMP_FORMAT)
-    trailer = DUMP_TRAILER.encode('ascii')
-    pending = []
-    state = None
-    complete = False
-    for line in fileobj:
-        if not pending:
-            if line.startswith(trailer):
-                complete = True
-                break
-            if line.startswith(b'INSERT INTO '):
-                yield line.rstrip(b'\n').rstrip(b';')
-                continue
-            if not line.strip() or line.startswith(b'-- '):
-                continue
-        pending.append(line)
-        state, done = _scan_quotes(line, state)
-        if done:
-            stmt = b''.join(pending).rstrip()
-            pending = []
-            yield stmt[:-1]
-    if not complete or pending:
-        raise DumpFormatError('the dump ends before its trailer line "%s": it is truncated' % DUMP_TRAILER)
+
+    def __init__(self, parent=None):
+        self.parent = parent
+        self.path = None
+
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix='lookerops-mysql-', dir=self.parent)
+        os.chmod(self.path, 0o700)
+        return self
+
+    def __exit__(self, *exc):
+        if self.path and os.path.isdir(self.path):
+            shutil.rmtree(self.path, ignore_errors=True)
+        return False
+
+    def option_file(self, cfg, tool):
+        path = os.path.join(self.path, 'client.cnf')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(option_file_text(cfg, tool).encode('utf-8'))
+        return path
 
 
-def read_dump_header(fileobj):
-    """The ``-- key: value`` header of a dump as a dict (reads only the first lines)."""
-    header = {}
-    for _i in range(8):
-        line = fileobj.readline().decode('utf-8', 'replace').rstrip('\n')
-        if not line.startswith('-- '):
+def _client_env(home):
+    env = dict((k, v) for k, v in os.environ.items() if k not in _CLIENT_ENV_DROP and not k.startswith('MYSQL_'))
+    env['HOME'] = home  # no ~/.my.cnf or ~/.mylogin.cnf of whoever runs the module can override the option file
+    env.setdefault('LC_ALL', 'C')
+    return env
+
+
+def dump_options(tool, server_version):
+    """The options of a consistent, complete, non-SUPER logical dump (no credentials, no database name)."""
+    opts = ['--single-transaction', '--quick', '--routines', '--triggers', '--events', '--hex-blob',
+            '--default-character-set=utf8mb4', '--tz-utc', '--no-tablespaces', '--skip-lock-tables',
+            '--max-allowed-packet=1G', '--net-buffer-length=1M']
+    server_is_mariadb = 'mariadb' in (server_version or '').lower()
+    if tool.flavor == 'mysql':
+        opts.append('--set-gtid-purged=OFF')  # SET @@GLOBAL.GTID_PURGED needs SUPER on restore
+        if server_is_mariadb or not (server_version or '').startswith('8'):
+            opts.append('--column-statistics=0')  # only MySQL 8 servers have the COLUMN_STATISTICS table
+    return opts
+
+
+def restore_options():
+    return ['--default-character-set=utf8mb4', '--binary-mode', '--batch', '--max-allowed-packet=1G']
+
+
+# Messages of the clients mapped to cause and fix (first match wins; matched on the lowered stderr).
+_CLIENT_HINTS = (
+    ('process privilege', 'the user lacks the PROCESS privilege; grant it (GRANT PROCESS ON *.* TO the user) or keep the '
+                          'dump option --no-tablespaces'),
+    ('show events', 'the user lacks the EVENT privilege on the database: GRANT EVENT ON <database>.* TO the user'),
+    ('show triggers', 'the user lacks the TRIGGER privilege on the database: GRANT TRIGGER ON <database>.* TO the user'),
+    ('show create view', 'the user lacks the SHOW VIEW privilege: GRANT SHOW VIEW ON <database>.* TO the user'),
+    ('show create procedure', 'the user cannot read the routines: grant SHOW_ROUTINE (MySQL 8.0.20+) or SELECT on mysql.proc '
+                              '(MariaDB), or the EXECUTE privilege on the database'),
+    ('show create function', 'the user cannot read the routines: grant SHOW_ROUTINE (MySQL 8.0.20+) or SELECT on mysql.proc '
+                             '(MariaDB)'),
+    ('lock wait timeout', 'another session holds locks (a Looker node may still be running, or a long transaction): stop every '
+                          'node, end the other session, then run again'),
+    ('metadata lock', 'another session holds a metadata lock (a Looker node may still be running): stop every node and run again'),
+    ('max_allowed_packet', 'a row is larger than max_allowed_packet: raise max_allowed_packet on the server (SET GLOBAL '
+                           'max_allowed_packet=1073741824) and run again'),
+    ('packet bigger than', 'a row is larger than max_allowed_packet: raise max_allowed_packet on the server (SET GLOBAL '
+                           'max_allowed_packet=1073741824) and run again'),
+    ('column_statistics', 'a MySQL 8 mysqldump against a server without COLUMN_STATISTICS: set lookerops_backend_tools_dir to '
+                          'a client matching the server'),
+    ('unknown variable', 'the client does not know an option it was given: set lookerops_backend_tools_dir to a client '
+                         'matching the server (MariaDB or MySQL)'),
+    ('set_user_id', 'the dump holds objects (views, triggers, routines, events) defined by another user: restore as that user, '
+                    'or grant SET_USER_ID (MySQL 8) / SUPER to the restoring user'),
+    ('super privilege', 'the dump holds objects defined by another user or binary logging needs it: grant SUPER (or '
+                        'SET_USER_ID), or set log_bin_trust_function_creators=1 on the server'),
+    ('log_bin_trust_function_creators', 'binary logging is on: set log_bin_trust_function_creators=1 on the server (or grant '
+                                        'SUPER), then run again'),
+    ('access denied for user', None),  # falls through to the error number below
+    ('unknown database', None),
+    ("can't connect", None),
+    ('unknown mysql server host', None),
+)
+
+_CLIENT_CODE_HINTS = {
+    1044: 'grant the user the privileges a logical dump needs on the database: SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES '
+          '(and for a restore: ALL PRIVILEGES on the database)',
+    1045: 'check the backend user and password (the credentials file, LOOKER_DB or the backend options) and the host the user '
+          'may connect from',
+    1049: 'check the database name: the database does not exist on that server',
+    2002: 'check the backend host/port and that the server is running and reachable from this node',
+    2003: 'check the backend host/port and that the server is running and reachable from this node (firewall, bind-address)',
+    2005: 'check the backend host: the name does not resolve from this node',
+    2013: 'the connection was lost; check the network and the server log (and net_read_timeout/max_allowed_packet), then retry',
+    1205: 'another session holds locks (a Looker node may still be running): stop every node and run again',
+    1153: 'raise max_allowed_packet on the server (SET GLOBAL max_allowed_packet=1073741824) and run again',
+    1227: 'grant the missing privilege named in the message (SUPER or SET_USER_ID for objects defined by another user)',
+    1419: 'set log_bin_trust_function_creators=1 on the server (binary logging is on and the user has no SUPER), then run again',
+}
+
+
+def _error_number(text):
+    for pattern in (r'got error: (\d{4})', r'error (\d{4})', r'\((\d{4})\)'):
+        match = re.search(pattern, text, re.I)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def describe_client_error(action, tool, rc, stderr_text, cfg):
+    """Operator-facing message for a failed client run: what failed, the client's words, cause and fix."""
+    text = stderr_text.strip()
+    if cfg.password:
+        text = text.replace(cfg.password, '********')
+    lowered = text.lower()
+    hint = None
+    for needle, candidate in _CLIENT_HINTS:
+        if needle in lowered and candidate:
+            hint = candidate
             break
-        key, sep, value = line[3:].partition(': ')
-        if sep:
-            header[key] = value
-    return header
+    if hint is None:
+        code = _error_number(text)
+        hint = _CLIENT_CODE_HINTS.get(code) if code is not None else None
+    if hint is None:
+        hint = 'read the client\'s message above and the server log; fix the cause and run again'
+    if rc is not None and rc < 0:
+        how = 'was killed by signal %d' % -rc
+    else:
+        how = 'exited with %s' % rc
+    return '%s of the Looker backend database (%s) failed: %s %s: %s. What to do: %s.' % (
+        action, cfg.where(), os.path.basename(tool.path), how, text[-2000:] or '(no message)', hint)
 
 
-def restore(cfg, fileobj):
-    """Load a dump written by :func:`dump` into ``cfg.database``: each table in the dump is dropped and
-    recreated; tables not in the dump are left alone. FOREIGN_KEY_CHECKS=0 during the load.
+def _tail(path, limit=STDERR_LIMIT):
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - limit))
+            return handle.read().decode('utf-8', 'replace')
+    except OSError:
+        return ''
 
-    Returns ``{'tables': {name: rows inserted}, 'statements': N}``. The caller must have verified the
-    file (checksum, complete decompression) before: a failure midway leaves the database partly loaded.
+
+class DumpResult:
+    """What a dump run produced: bytes written (uncompressed), first and last line, the tool."""
+
+    def __init__(self, tool, options):
+        self.tool = tool
+        self.options = options
+        self.raw_bytes = 0
+        self.head = b''
+        self.tail = b''
+
+    def feed(self, block):
+        self.raw_bytes += len(block)
+        if len(self.head) < 512:
+            self.head += block[:512 - len(self.head)]
+        self.tail = (self.tail + block)[-512:]
+
+    def complete(self):
+        """True when the output ends with the client's own completion trailer."""
+        lines = [ln for ln in self.tail.split(b'\n') if ln.strip()]
+        return bool(lines) and lines[-1].startswith(DUMP_TRAILER)
+
+    def header_ok(self):
+        return dump_header_ok(self.head)
+
+
+def dump_header_ok(head):
+    """True when one of the first lines is mysqldump's or mariadb-dump's header (MariaDB may put a sandbox line first)."""
+    return any(line.startswith(h) for line in head.split(b'\n')[:3] for h in DUMP_HEADERS)
+
+
+def run_dump(cfg, out, tool=None, server_version=None, extra_options=None, tmp_parent=None, no_data=False):
+    """Run the dump client for ``cfg.database`` and write its output to the binary file object ``out``.
+
+    Fails (BackendError) when the client exits non-zero, is killed, or its output lacks the completion trailer.
+    Returns a DumpResult. The caller owns ``out`` (compression, hashing, the atomic file).
     """
-    counts = {}
-    statements = 0
-    current = None
-    with connect(cfg, autocommit=False) as conn:
-        with conn.cursor() as cur:
-            cur.execute('SET FOREIGN_KEY_CHECKS=0')
-            cur.execute('SET UNIQUE_CHECKS=0')
-            for stmt in iter_statements(fileobj):
-                if stmt.startswith(b'CREATE TABLE '):
-                    match = re.match(rb'CREATE TABLE `((?:[^`]|``)+)`', stmt)
-                    current = match.group(1).replace(b'``', b'`').decode('utf-8', 'surrogateescape') if match else None
-                    if current is not None:
-                        counts[current] = 0
-                    conn.commit()
-                # bytes go to the server unchanged (no re-encoding of binary literals)
-                rows = cur.execute(stmt)
-                if stmt.startswith(b'INSERT INTO ') and current is not None:
-                    counts[current] += rows
-                statements += 1
-            cur.execute('SET FOREIGN_KEY_CHECKS=1')
-            cur.execute('SET UNIQUE_CHECKS=1')
-        conn.commit()
-    return {'tables': counts, 'statements': statements}
+    tool = tool or find_tool('dump', cfg.tools_dir, server_version)
+    options = dump_options(tool, server_version) + list(extra_options or [])
+    if no_data:
+        options.append('--no-data')
+    result = DumpResult(tool, options)
+    with PrivateDir(tmp_parent) as private:
+        opt_file = private.option_file(cfg, tool)
+        err_path = os.path.join(private.path, 'stderr')
+        argv = [tool.path, '--defaults-extra-file=' + opt_file] + options + ['--', cfg.database]
+        with open(err_path, 'wb') as err:
+            # pylint: disable-next=ansible-bad-function,consider-using-with
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                                    env=_client_env(private.path), cwd=private.path, close_fds=True)
+            try:
+                while True:
+                    block = proc.stdout.read(CHUNK)
+                    if not block:
+                        break
+                    result.feed(block)
+                    out.write(block)
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                proc.stdout.close()
+            rc = proc.wait()
+        stderr_text = _tail(err_path)
+    if rc != 0:
+        raise BackendError(describe_client_error('the dump', tool, rc, stderr_text, cfg))
+    if not result.header_ok() or not result.complete():
+        raise BackendError('the dump of the Looker backend database (%s) by %s ended without its "-- Dump completed" '
+                           'trailer (%d bytes written; the client said: %s). The dump is incomplete and was discarded. '
+                           'What to do: check the server log and the client message, then run again.'
+                           % (cfg.where(), os.path.basename(tool.path), result.raw_bytes, stderr_text.strip()[-1000:] or 'nothing'))
+    return result
+
+
+def run_restore(cfg, source, tool=None, server_version=None, tmp_parent=None):
+    """Feed the binary file object ``source`` (an uncompressed dump) to the client, into ``cfg.database``.
+
+    Returns the ClientTool. Fails (BackendError) when the client exits non-zero or stops reading.
+    """
+    tool = tool or find_tool('client', cfg.tools_dir, server_version)
+    with PrivateDir(tmp_parent) as private:
+        opt_file = private.option_file(cfg, tool)
+        err_path = os.path.join(private.path, 'stderr')
+        argv = [tool.path, '--defaults-extra-file=' + opt_file] + restore_options() + ['--database=' + cfg.database]
+        broken = False
+        with open(err_path, 'wb') as err:
+            # pylint: disable-next=ansible-bad-function,consider-using-with
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
+                                    env=_client_env(private.path), cwd=private.path, close_fds=True)
+            try:
+                while True:
+                    block = source.read(CHUNK)
+                    if not block:
+                        break
+                    try:
+                        proc.stdin.write(block)
+                    except BrokenPipeError:
+                        broken = True
+                        break
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    broken = True
+            rc = proc.wait()
+        stderr_text = _tail(err_path)
+    if rc != 0 or broken:
+        raise BackendError(describe_client_error('the restore', tool, rc, stderr_text, cfg)
+                           + ' The database may be partly restored: run the restore again once the cause is fixed.')
+    return tool
+
+
+def object_counts(conn, database):
+    """Numbers of tables, views, routines, triggers and events in ``database`` (what a restore must bring back)."""
+    queries = {
+        'tables': ("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'"),
+        'views': "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s",
+        'routines': 'SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s',
+        'triggers': 'SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s',
+        'events': 'SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s',
+    }
+    out = {}
+    with conn.cursor() as cur:
+        for key, sql in queries.items():
+            cur.execute(sql, (database,))
+            out[key] = int(cur.fetchone()[0])
+    return out
+
+
+def data_bytes(conn, database):
+    with conn.cursor() as cur:
+        cur.execute('SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s', (database,))
+        return int(cur.fetchone()[0])
+
+
+# -- where the backend of a node is configured -----------------------------------------------------
+
+
+def backend_summary(creds_file=None, looker_db=None, use_yaml=None):
+    """Which backend a node's settings name, without the password.
+
+    ``mode`` is mysql_creds_file (``-d``/``--internal-db-creds``), looker_db_env (``LOOKER_DB``) or internal (neither:
+    Looker's internal HyperSQL database in ``.db/`` of the home). ``error`` says why the settings could not be read.
+    """
+    out = {'mode': 'internal', 'host': None, 'port': None, 'database': None, 'user': None, 'source': None, 'error': None}
+    try:
+        if creds_file:
+            out.update(mode='mysql_creds_file', source=creds_file)
+            data = _normalise_source(read_creds_file(creds_file, use_yaml=use_yaml), 'the credentials file %s' % creds_file)
+        elif looker_db:
+            out.update(mode='looker_db_env', source='LOOKER_DB')
+            data = _normalise_source(parse_looker_db(looker_db), 'LOOKER_DB')
+        else:
+            return out
+    except BackendError as exc:
+        out['error'] = str(exc)
+        return out
+    out.update(host=data.get('host'), port=int(data.get('port') or DEFAULT_PORT), database=data.get('database') or DEFAULT_DATABASE,
+               user=data.get('user'), ssl=bool(data.get('ssl')))
+    return out

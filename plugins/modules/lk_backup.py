@@ -15,9 +15,16 @@ description:
   - With O(what=home), streams the Looker home into C(<dest_dir>/<backup_id>/<name>-looker-home.tar.gz) with the same
     exclusions as the procedure's C(tar) command (GNU tar C(--exclude=NAME) semantics), plus a manifest
     C(<name>-looker-home.manifest.json).
-  - With O(what=backend), writes a consistent logical dump of the MySQL backend database (one transaction with a
-    consistent snapshot) to C(<dest_dir>/<backup_id>/backend-<database>.sql.gz) plus C(backend-<database>.manifest.json).
-    No C(mysqldump) or other child process is used, so no password appears in any process argv.
+  - With O(what=backend), writes a consistent logical dump of the MySQL backend database with the database's own
+    client (C(mariadb-dump) or C(mysqldump): C(--single-transaction), routines, triggers, events, C(--hex-blob),
+    utf8mb4, UTC timestamps, no tablespaces and no GTID statements so that a non-SUPER user can dump and restore it),
+    streamed through gzip to C(<dest_dir>/<backup_id>/backend-<database>.sql.gz) plus C(backend-<database>.manifest.json)
+    (server and client versions, database, sizes, sha256, object counts, key check value).
+  - The credentials reach the client only through a 0600 option file (C(--defaults-extra-file)) in a private 0700
+    directory that is removed on every path; never through argv or the environment. A non-zero exit of the client or
+    a dump without its C(-- Dump completed) trailer fails the backup, and nothing is left behind.
+  - In check mode with O(what=backend), the client is found and the whole schema (without rows) is dumped to nowhere,
+    which proves the client, the credentials and the privileges for every object type.
   - Files are written 0600 (directory 0700) atomically. The sha256 is computed while writing; afterwards the file is
     read back, the sha256 recomputed and every archive member (or the whole dump) decompressed so that the gzip CRCs
     are checked. RV(verified) is true only then.
@@ -29,6 +36,7 @@ author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lookerops.encryption.mysql_backend
 attributes:
   check_mode:
     support: full
@@ -87,49 +95,14 @@ options:
       - Free space (MiB) that must remain in O(dest_dir) beyond the estimated backup size.
     type: int
     default: 64
-  backend:
+  key_check_value:
     description:
-      - Connection to the Looker backend database (MySQL). Required with O(what=backend).
-      - Settings come from O(backend.creds_file), then O(backend.looker_db); explicit options override both.
-    type: dict
-    suboptions:
-      creds_file:
-        description:
-          - Looker's C(-d)/C(--internal-db-creds) YAML file (C(dialect), C(host), C(username), C(password),
-            C(database), C(port), optional C(ssl)), read on the node.
-        type: path
-      looker_db:
-        description:
-          - Looker's C(LOOKER_DB) value, C(dialect=mysql&host=..&username=..&password=..&database=..&port=..)
-            (values percent-decoded).
-        type: str
-      host:
-        description: Server host name or address.
-        type: str
-      port:
-        description: Server port; 3306 when given nowhere.
-        type: int
-      user:
-        description: User name.
-        type: str
-      password:
-        description: Password.
-        type: str
-      database:
-        description: Database name; C(looker) when given nowhere.
-        type: str
-      ssl:
-        description: Use TLS (verified against the system CAs, or O(backend.ssl_ca)).
-        type: bool
-      ssl_ca:
-        description: CA bundle to verify the server certificate with; implies O(backend.ssl).
-        type: path
-      connect_timeout:
-        description: Connect timeout in seconds.
-        type: int
-        default: 10
+      - The key check value in force for the data being backed up (the migration marker's C(kcv), or a note such as
+        C(legacy) before the first migration). Recorded in the manifest so that a restore knows which key the data needs.
+    type: str
 requirements:
-  - PyMySQL on the node for O(what=backend) (C(python3-pymysql) on Debian).
+  - For O(what=backend), PyMySQL on the node (C(python3-pymysql) on Debian) and the database client
+    (C(mariadb-client) or C(default-mysql-client) on Debian).
 notes:
   - Stop Looker before backing up its home, as the procedure says; the module does not stop it.
 seealso:
@@ -175,10 +148,18 @@ files:
   description: Number of regular files in the home archive.
   returned: when what=home
   type: int
-tables:
-  description: Row count per table of the dump.
+objects:
+  description: Numbers of tables, views, routines, triggers and events in the database when it was dumped.
   returned: when what=backend
   type: dict
+tool:
+  description: The dump client used (C(path), C(flavor) mariadb or mysql, C(version), C(version_text)).
+  returned: when what=backend
+  type: dict
+server_version:
+  description: The server's C(VERSION()).
+  returned: when what=backend
+  type: str
 verified:
   description: True when the file was read back and matched its manifest.
   returned: always
@@ -201,6 +182,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
     DEFAULT_EXCLUDES, BackendBackup, BackupError, HomeBackup, is_enospc,
 )
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
     BackendConfig, BackendError, backend_argument_spec,
 )
@@ -216,6 +198,7 @@ def argument_spec():
         'excludes': {'type': 'list', 'elements': 'str', 'default': list(DEFAULT_EXCLUDES)},
         'exclude_paths': {'type': 'list', 'elements': 'path', 'default': []},
         'free_space_margin_mb': {'type': 'int', 'default': 64},
+        'key_check_value': {'type': 'str', 'no_log': False},
     }
     spec.update(backend_argument_spec())
     return spec
@@ -231,7 +214,8 @@ def main():
             job = HomeBackup(params['looker_home'], params['dest_dir'], params['backup_id'],
                              params['name'] or socket.gethostname(), params['excludes'], params['exclude_paths'], margin)
         else:
-            job = BackendBackup(BackendConfig.from_params(params['backend']), params['dest_dir'], params['backup_id'], margin)
+            cfg = BackendConfig.from_params(params['backend'], read_looker_db=read_looker_db)
+            job = BackendBackup(cfg, params['dest_dir'], params['backup_id'], margin, params['key_check_value'])
         result = job.run(check_mode=module.check_mode)
     except (BackupError, BackendError) as exc:
         module.fail_json(msg=str(exc))
@@ -244,7 +228,7 @@ def main():
         result['diff'] = {
             'before': {'path': result['path'], 'state': 'absent'},
             'after': {'path': result['path'], 'state': 'present', 'sha256': result.get('sha256'), 'size': result.get('size'),
-                      'files': result.get('files'), 'tables': result.get('tables')},
+                      'files': result.get('files'), 'objects': result.get('objects')},
         }
     module.exit_json(**result)
 

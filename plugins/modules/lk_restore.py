@@ -19,14 +19,19 @@ description:
     tree takes its place. Paths the backup excluded (C(looker.jar), C(log), C(.tmp), ...) are then moved back from
     the renamed home, so they stay as they were. Nothing is deleted; whatever was replaced or removed stays in the
     C(.pre-restore-) directory.
-  - With O(what=backend), every table in the dump is dropped and recreated in the configured database (tables that
-    are not in the dump are left alone), with foreign key checks off during the load. Refuses while other sessions
-    of the backend user are connected (a Looker node may still be running).
+  - With O(what=backend), the dump is fed to the database's own client (C(mariadb) or C(mysql)) into the configured
+    database: every table, view, routine, trigger and event in the dump is dropped and recreated (tables that are not in
+    the dump are left alone). The credentials reach the client only through a 0600 option file in a private 0700
+    directory that is removed on every path. Refuses while other sessions of the backend user are connected (a Looker
+    node may still be running), and when the manifest names another database than the backend settings.
+  - O(backup_path) may name the manifest (C(.manifest.json)) instead of the file; the file is then the one the manifest
+    names, so a rollback never guesses a file name.
   - A restore always reports a change; it is meant to be run on purpose, not on every play.
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - lookerops.encryption.mysql_backend
 attributes:
   check_mode:
     support: full
@@ -47,6 +52,7 @@ options:
   backup_path:
     description:
       - The C(.tar.gz) (home) or C(.sql.gz) (backend) file; its C(.manifest.json) must sit beside it.
+      - For O(what=backend) also the manifest itself.
     type: path
     required: true
   looker_home:
@@ -60,47 +66,9 @@ options:
         never deletes anything.
     type: bool
     default: true
-  backend:
-    description:
-      - Connection to the Looker backend database (MySQL). Required with O(what=backend).
-      - Settings come from O(backend.creds_file), then O(backend.looker_db); explicit options override both.
-    type: dict
-    suboptions:
-      creds_file:
-        description:
-          - Looker's C(-d)/C(--internal-db-creds) YAML file, read on the node.
-        type: path
-      looker_db:
-        description:
-          - Looker's C(LOOKER_DB) value, C(dialect=mysql&host=..&username=..&password=..&database=..&port=..).
-        type: str
-      host:
-        description: Server host name or address.
-        type: str
-      port:
-        description: Server port; 3306 when given nowhere.
-        type: int
-      user:
-        description: User name.
-        type: str
-      password:
-        description: Password.
-        type: str
-      database:
-        description: Database name; C(looker) when given nowhere.
-        type: str
-      ssl:
-        description: Use TLS (verified against the system CAs, or O(backend.ssl_ca)).
-        type: bool
-      ssl_ca:
-        description: CA bundle to verify the server certificate with; implies O(backend.ssl).
-        type: path
-      connect_timeout:
-        description: Connect timeout in seconds.
-        type: int
-        default: 10
 requirements:
-  - PyMySQL on the node for O(what=backend) (C(python3-pymysql) on Debian).
+  - For O(what=backend), PyMySQL on the node (C(python3-pymysql) on Debian) and the database client
+    (C(mariadb-client) or C(default-mysql-client) on Debian).
 seealso:
   - module: lookerops.encryption.lk_backup
 '''
@@ -116,7 +84,7 @@ EXAMPLES = r'''
 - name: Restore the backend database
   lookerops.encryption.lk_restore:
     what: backend
-    backup_path: /var/backups/lookerops/run1/backend-looker.sql.gz
+    backup_path: /var/backups/lookerops/run1/backend-looker.manifest.json
     backend:
       creds_file: /home/looker/looker/looker-db.yml
   run_once: true
@@ -145,10 +113,18 @@ files:
   description: Number of regular files restored.
   returned: when what=home
   type: int
-tables:
-  description: Rows loaded per table.
+objects:
+  description: Numbers of tables, views, routines, triggers and events in the database after the restore.
   returned: when what=backend
   type: dict
+backup_path:
+  description: The dump file that was restored (the one the manifest names).
+  returned: when what=backend
+  type: str
+key_check_value:
+  description: The key check value the manifest recorded for the restored data.
+  returned: when what=backend
+  type: str
 '''
 
 import traceback
@@ -158,6 +134,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
     BackendRestore, BackupError, HomeRestore,
 )
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
     BackendConfig, BackendError, backend_argument_spec,
 )
@@ -185,7 +162,8 @@ def main():
         if params['what'] == 'home':
             job = HomeRestore(params['backup_path'], params['looker_home'])
         else:
-            job = BackendRestore(BackendConfig.from_params(params['backend']), params['backup_path'], params['looker_home'])
+            cfg = BackendConfig.from_params(params['backend'], read_looker_db=read_looker_db)
+            job = BackendRestore(cfg, params['backup_path'], params['looker_home'])
         result = job.run(check_mode=module.check_mode)
     except (BackupError, BackendError) as exc:
         module.fail_json(msg=str(exc))

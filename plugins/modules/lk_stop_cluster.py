@@ -21,13 +21,16 @@ description:
     then waits up to O(stop_timeout) until the pid in C(.tmp/looker.pid) is gone B(and) C(/alive) refuses connections. It never
     sends SIGKILL.
   - With a O(backend) and O(client_host), then waits until the backend database shows no session of the backend user from that
-    host, so that C(migrate_encryption) does not meet a node that is still connected.
+    host, so that C(migrate_encryption) does not meet a node that is still connected (the node needs PyMySQL).
+  - When none of O(backend.creds_file), O(backend.looker_db), O(backend.host) is given, the node's own settings are used:
+    C(-d)/C(--internal-db-creds) in its C(LOOKERARGS), else the C(LOOKER_DB) its C(lookerstart.cfg) exports.
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
   - lookerops.encryption.task_scope
+  - lookerops.encryption.mysql_backend
 attributes:
   check_mode:
     support: full
@@ -67,45 +70,6 @@ options:
     type: str
     choices: [report, pause]
     default: report
-  backend:
-    description:
-      - Connection to Looker's backend MySQL database (the node needs PyMySQL). When given together with O(client_host), the
-        module waits after the stop until no session of the backend user from O(client_host) remains.
-      - When none of O(backend.creds_file), O(backend.looker_db), O(backend.host) is given, O(backend.creds_file) is taken from
-        C(-d)/C(--internal-db-creds) in the node's C(LOOKERARGS).
-    type: dict
-    suboptions:
-      creds_file:
-        description: Looker's credentials YAML (C(-d)/C(--internal-db-creds)).
-        type: path
-      looker_db:
-        description: A C(LOOKER_DB) style string (C(dialect=mysql&host=...&username=...&password=...)).
-        type: str
-      host:
-        description: Backend host.
-        type: str
-      port:
-        description: Backend port (default 3306).
-        type: int
-      user:
-        description: Backend user.
-        type: str
-      password:
-        description: Backend password.
-        type: str
-      database:
-        description: Backend database (default looker).
-        type: str
-      ssl:
-        description: Use TLS.
-        type: bool
-      ssl_ca:
-        description: CA bundle for TLS verification.
-        type: path
-      connect_timeout:
-        description: Connect timeout in seconds.
-        type: int
-        default: 10
   client_host:
     description: The node's address as the backend database sees it (the host part of its sessions).
     type: str
@@ -205,6 +169,8 @@ def wait_backend_sessions(node, params, timeout, interval=1.0):
     backend = dict(params['backend'])
     if not (backend.get('creds_file') or backend.get('looker_db') or backend.get('host')):
         backend['creds_file'] = node.settings()['creds_file']
+        if not backend['creds_file']:
+            backend['looker_db'] = node.looker_db()
     cfg = BackendConfig.from_params(backend)
     t0 = time.monotonic()
     with connect(cfg) as conn:

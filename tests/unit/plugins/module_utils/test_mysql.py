@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of _mysql: option group, credentials sources, error messages, dump statement splitting."""
+"""Unit tests of _mysql: option group, credentials sources, error messages, the client runs (with stand-in programs)."""
 
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 
 import pytest
 
@@ -79,7 +81,7 @@ def test_argument_spec_shape():
     assert opts['password']['no_log'] and opts['looker_db']['no_log']
     assert 'default' not in opts['port'] and opts['connect_timeout']['default'] == 10
     assert set(opts) == {'creds_file', 'looker_db', 'host', 'port', 'user', 'password', 'database', 'ssl', 'ssl_ca',
-                         'connect_timeout'}
+                         'connect_timeout', 'tools_dir', 'looker_home', 'looker_user'}
 
 
 class _FakeError(Exception):
@@ -114,24 +116,137 @@ def test_split_host(host, client):
     assert my._split_host(host) == client  # pylint: disable=protected-access
 
 
-def _dump_text(body):
-    return ('-- %s\n%s%s: 1 tables, 0 views\n' % (my.DUMP_FORMAT, body, my.DUMP_TRAILER)).encode('utf-8')
+def _fake_tool(directory, name, body, version='mariadb-dump  Ver 10.19 Distrib 10.11.6-MariaDB, for debian-linux-gnu'):
+    """A stand-in client program: prints ``version`` for --version, else runs the shell ``body``."""
+    path = directory / name
+    path.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "%s"; exit 0; fi\n%s\n' % (version, body), encoding='utf-8')
+    path.chmod(0o755)
+    return str(path)
 
 
-def test_iter_statements_splits_on_unquoted_semicolons():
-    body = ("SET NAMES utf8mb4;\n-- table: t\nDROP TABLE IF EXISTS `t`;\nCREATE TABLE `t` (\n  `a` int COMMENT 'x;\n  y',\n"
-            "  `b` text DEFAULT 'q\\';'\n) ENGINE=InnoDB;\nINSERT INTO `t` (`a`) VALUES (1),('a;\\n');\n")
-    stmts = list(my.iter_statements(io.BytesIO(_dump_text(body))))
-    assert stmts[0] == b'SET NAMES utf8mb4'
-    assert stmts[1] == b'DROP TABLE IF EXISTS `t`'
-    assert stmts[2].startswith(b'CREATE TABLE `t`') and stmts[2].endswith(b'ENGINE=InnoDB')
-    assert stmts[3] == b"INSERT INTO `t` (`a`) VALUES (1),('a;\\n')"
-    assert len(stmts) == 4
+def _cfg(tools_dir=None, password='pa"ss\\wo rd\n#x'):
+    return my.BackendConfig(host='db1', port=3307, user='looker', password=password, database='looker_db',
+                            tools_dir=tools_dir)
 
 
-def test_iter_statements_rejects_truncated_and_foreign():
-    data = _dump_text('SET NAMES utf8mb4;\n')
-    with pytest.raises(my.DumpFormatError, match='truncated'):
-        list(my.iter_statements(io.BytesIO(data[:-30])))
-    with pytest.raises(my.DumpFormatError, match='not a dump'):
-        list(my.iter_statements(io.BytesIO(b'-- MySQL dump 10.13\n')))
+def test_argument_spec_lists_tools_dir_and_looker_home():
+    opts = my.backend_argument_spec()['backend']['options']
+    assert opts['tools_dir']['type'] == 'path' and opts['looker_home']['type'] == 'path'
+    assert opts['looker_user']['default'] == 'looker'
+
+
+def test_option_file_quotes_every_special_character():
+    tool = my.ClientTool('/usr/bin/mariadb-dump', 'mariadb-dump  Ver 10.19 Distrib 10.11.6-MariaDB')
+    text = my.option_file_text(_cfg(), tool)
+    assert text.startswith('[client]\n')
+    assert 'password="pa\\"ss\\\\wo rd\\n#x"\n' in text
+    assert 'host="db1"' in text and 'port=3307' in text and 'protocol=TCP' in text
+    ssl_cfg = my.BackendConfig(host='h', user='u', ssl=True, ssl_ca='/ca.pem')
+    assert 'ssl-verify-server-cert' in my.option_file_text(ssl_cfg, tool)
+    mysql_tool = my.ClientTool('/usr/bin/mysqldump', 'mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)')
+    assert mysql_tool.flavor == 'mysql' and mysql_tool.version == '8.0.36'
+    assert 'ssl-mode=VERIFY_IDENTITY' in my.option_file_text(ssl_cfg, mysql_tool)
+
+
+def test_dump_options_per_flavor():
+    maria = my.ClientTool('/usr/bin/mariadb-dump', 'mariadb-dump  Ver 10.19 Distrib 10.11.6-MariaDB')
+    mysql = my.ClientTool('/usr/bin/mysqldump', 'mysqldump  Ver 8.0.36 for Linux on x86_64')
+    for opts in (my.dump_options(maria, '10.11.6-MariaDB'), my.dump_options(mysql, '8.0.36')):
+        for opt in ('--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--tz-utc',
+                    '--default-character-set=utf8mb4', '--no-tablespaces'):
+            assert opt in opts
+    assert '--set-gtid-purged=OFF' in my.dump_options(mysql, '8.0.36')
+    assert '--column-statistics=0' not in my.dump_options(mysql, '8.0.36')
+    assert '--column-statistics=0' in my.dump_options(mysql, '10.11.6-MariaDB')
+    assert not [o for o in my.dump_options(maria, '10.11.6-MariaDB') if 'gtid' in o or 'column-statistics' in o]
+
+
+def test_find_tool_prefers_the_servers_flavor_and_names_the_package(tmp_path):
+    _fake_tool(tmp_path, 'mariadb-dump', 'exit 0')
+    _fake_tool(tmp_path, 'mysqldump', 'exit 0', version='mysqldump  Ver 8.0.36 for Linux on x86_64')
+    assert my.find_tool('dump', str(tmp_path), '10.11.6-MariaDB').path.endswith('/mariadb-dump')
+    assert my.find_tool('dump', str(tmp_path), '8.0.36').path.endswith('/mysqldump')
+    with pytest.raises(my.BackendError) as err:
+        my.find_tool('client', str(tmp_path / 'missing'))
+    assert 'mariadb-client' in str(err.value) and 'lookerops_backend_tools_dir' in str(err.value)
+    assert 'lookerops_backend_backup=none' in str(err.value)
+
+
+def _private_dirs():
+    return sorted(n for n in os.listdir(tempfile.gettempdir()) if n.startswith('lookerops-mysql-'))
+
+
+def test_credentials_only_in_a_private_option_file_that_is_removed(tmp_path):
+    seen = tmp_path / 'seen'
+    body = ('opt="${1#--defaults-extra-file=}"; echo "argv: $*" > %s; stat -c "%%a" "$opt" "$(dirname "$opt")" >> %s; '
+            'env >> %s; cat "$opt" >> %s\n'
+            'printf -- "-- MariaDB dump 10.19\\nCREATE TABLE t (a int);\\n-- Dump completed on 2026-01-01\\n"') % (seen, seen, seen, seen)
+    _fake_tool(tmp_path, 'mariadb-dump', body)
+    cfg = _cfg(str(tmp_path))
+    before = _private_dirs()
+    out = io.BytesIO()
+    res = my.run_dump(cfg, out, server_version='10.11.6-MariaDB')
+    assert res.complete() and out.getvalue().startswith(b'-- MariaDB dump')
+    text = seen.read_text(encoding='utf-8')
+    argv_line, modes = text.splitlines()[0], text.splitlines()[1:3]
+    assert modes == ['600', '700']
+    assert 'pa"ss' not in argv_line and argv_line.endswith('-- looker_db')
+    env_part = text.split('[client]')[0]
+    assert 'pa"ss' not in env_part and 'MYSQL_PWD' not in env_part
+    assert 'password="pa\\"ss' in text.split('[client]')[1]
+    assert _private_dirs() == before
+
+
+@pytest.mark.parametrize('body, match', [
+    ('printf -- "-- MariaDB dump 10.19\\nINSERT INTO t VALUES (1);\\n"; echo "mariadb-dump: Got error: 1044: Access denied '
+     'for user \'looker\'@\'%%\' to database \'looker_db\' when using LOCK TABLES" >&2; exit 2', 'GRANT|privileges'),
+    ('printf -- "-- MariaDB dump 10.19\\nINSERT INTO t VALUES (1);\\n"; exit 0', 'Dump completed'),
+    ('printf -- "-- MariaDB dump 10.19\\n"; echo "mariadb-dump: Error 2020: Got packet bigger than '
+     '\'max_allowed_packet\' bytes when dumping table" >&2; exit 3', 'max_allowed_packet'),
+    ('echo "mariadb-dump: Couldn\'t execute \'show events\': Access denied for user (1044)" >&2; exit 2', 'EVENT privilege'),
+    ('echo "mariadb-dump: Lock wait timeout exceeded; try restarting transaction (1205)" >&2; exit 2', 'stop every node'),
+    ('kill -9 $$', 'signal 9'),
+])
+def test_failed_or_truncated_dump_is_an_error_and_leaves_nothing(tmp_path, body, match):
+    _fake_tool(tmp_path, 'mariadb-dump', body)
+    before = _private_dirs()
+    with pytest.raises(my.BackendError, match=match) as err:
+        my.run_dump(_cfg(str(tmp_path)), io.BytesIO(), server_version='10.11.6-MariaDB')
+    assert 'pa"ss' not in str(err.value) and 'db1:3307' in str(err.value)
+    assert _private_dirs() == before
+
+
+def test_restore_client_failure_is_mapped(tmp_path):
+    _fake_tool(tmp_path, 'mariadb', 'cat > /dev/null; echo "ERROR 1227 (42000) at line 40: Access denied; you need (at least '
+                                     'one of) the SUPER, SET USER privilege(s) for this operation" >&2; exit 1',
+               version='mariadb  Ver 15.1 Distrib 10.11.6-MariaDB')
+    with pytest.raises(my.BackendError, match='SET_USER_ID|SUPER') as err:
+        my.run_restore(_cfg(str(tmp_path)), io.BytesIO(b'-- MariaDB dump\nSELECT 1;\n' * 10000), server_version='10.11.6-MariaDB')
+    assert 'partly restored' in str(err.value)
+
+
+def test_backend_summary_modes(tmp_path):
+    path = tmp_path / 'creds.yml'
+    path.write_text(CREDS, encoding='utf-8')
+    out = my.backend_summary(creds_file=str(path))
+    assert out['mode'] == 'mysql_creds_file' and out['host'] == 'db.example.internal' and out['port'] == 3307
+    assert out['database'] == 'looker_prod' and out['source'] == str(path) and 'password' not in out
+    out = my.backend_summary(looker_db='dialect=mysql&host=h&username=u&password=secret&database=d2&port=3310')
+    assert out == {'mode': 'looker_db_env', 'host': 'h', 'port': 3310, 'database': 'd2', 'user': 'u', 'source': 'LOOKER_DB',
+                   'error': None, 'ssl': False}
+    assert my.backend_summary()['mode'] == 'internal'
+    bad = my.backend_summary(creds_file=str(tmp_path / 'missing.yml'))
+    assert bad['mode'] == 'mysql_creds_file' and 'cannot read' in bad['error']
+
+
+def test_looker_home_reads_looker_db_through_the_reader():
+    calls = []
+
+    def reader(home, user):
+        calls.append((home, user))
+        return 'dialect=mysql&host=h&username=u&password=p&database=d&port=3306'
+
+    cfg = my.BackendConfig.from_params({'looker_home': '/home/looker/looker', 'looker_user': 'looker'}, read_looker_db=reader)
+    assert (cfg.host, cfg.database, cfg.password) == ('h', 'd', 'p') and calls == [('/home/looker/looker', 'looker')]
+    with pytest.raises(my.BackendError, match='no LOOKER_DB'):
+        my.BackendConfig.from_params({'looker_home': '/x'}, read_looker_db=lambda h, u: None)
