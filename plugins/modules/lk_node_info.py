@@ -16,7 +16,8 @@ description:
     (C(LOOKERARGS), C(LOOKERPORT), C(JAVAARGS) and which key variables are set), the pid in C(.tmp/looker.pid) and whether it is a
     live Looker process, the C(/alive) probe, running Looker tasks, the C(.deploying) fence, process supervisors, a summary of the
     key settings and the collection marker C(.lookerops-encryption.json).
-  - Never reports a key value; C(LKR_MASTER_KEY_ENV) and C(LOOKER_DB) are reported by presence only.
+  - Never reports a key value; C(LKR_MASTER_KEY_ENV) is reported by presence only. Of C(LOOKER_DB) and of the C(-d) credentials
+    file only the host, port, database and user are reported, never the password.
   - Runs as root on the node (C(become=true)); it sources C(lookerstart.cfg) as the Looker user, never as root.
 author:
   - lookerops.encryption contributors (@lookerops)
@@ -190,6 +191,17 @@ log_position:
       logged later, whatever the node's clock says.
   returned: always
   type: dict
+backend:
+  description:
+    - The backend database the node's settings name. C(mode) mysql_creds_file (C(-d)/C(--internal-db-creds) in C(LOOKERARGS)),
+      looker_db_env (C(LOOKER_DB) exported by C(lookerstart.cfg)), internal (neither; Looker's HyperSQL database in C(.db/)),
+      or unknown when the settings could not be read; C(host), C(port), C(database), C(user), C(ssl), C(source) (the
+      credentials file, or C(LOOKER_DB)) and C(error) (why the credentials could not be read). Never the password.
+    - Null when the settings could not be read.
+  returned: always
+  type: dict
+  sample: {"mode": "mysql_creds_file", "host": "10.0.0.5", "port": 3306, "database": "looker", "user": "looker",
+           "ssl": false, "source": "/home/looker/looker/looker-db.yml", "error": null}
 marker:
   description: Content of the collection marker C(.lookerops-encryption.json) in the Looker home, or null.
   returned: always

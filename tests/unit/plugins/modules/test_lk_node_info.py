@@ -29,3 +29,25 @@ def test_node_info_running(fake, monkeypatch):
 def test_node_info_missing_home(fake, monkeypatch):
     res = run_main(lk_node_info, common(fake, looker_home=fake.home + '-nope'), monkeypatch)
     assert res['home_exists'] is False and res['settings'] is None and res['jar_present'] is False
+
+
+def test_node_info_backend_from_looker_db_never_shows_the_password(fake, monkeypatch):
+    fake.write_cfg('LOOKERARGS="--no-ssl --port %d"\n' % fake.port
+                   + "export LOOKER_DB='dialect=mysql&host=db.internal&username=lk&password=pw-s3cret%26x&database=lk_prod&port=3310'\n")
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert res['backend'] == {'mode': 'looker_db_env', 'host': 'db.internal', 'port': 3310, 'database': 'lk_prod', 'user': 'lk',
+                              'ssl': False, 'source': 'LOOKER_DB', 'error': None}
+    assert 'pw-s3cret' not in json.dumps(res)
+
+
+def test_node_info_backend_from_creds_file_and_internal(fake, monkeypatch, tmp_path):
+    creds = tmp_path / 'db.yml'
+    creds.write_text('dialect: mysql\nhost: 10.0.0.5\nusername: looker\npassword: "pw-s3cret"\ndatabase: lk\nport: 3306\n',
+                     encoding='utf-8')
+    fake.write_cfg('LOOKERARGS="--no-ssl --port %d -d %s"\n' % (fake.port, creds))
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert res['backend']['mode'] == 'mysql_creds_file' and res['backend']['source'] == str(creds)
+    assert res['backend']['database'] == 'lk' and 'pw-s3cret' not in json.dumps(res)
+    fake.write_cfg('LOOKERARGS="--no-ssl --port %d"\n' % fake.port)
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert res['backend']['mode'] == 'internal'
