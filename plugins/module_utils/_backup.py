@@ -477,6 +477,16 @@ class BackendBackup:
             version = _mysql.server_version(conn)
             objects = _mysql.object_counts(conn, self.cfg.database)
             size = _mysql.data_bytes(conn, self.cfg.database)
+            foreign = _mysql.foreign_definers(conn, self.cfg.database)
+            if foreign and not _mysql.may_set_any_definer(conn):
+                raise BackupError(
+                    'the backend database %s holds %d object(s) defined by another account (%s): the dump would hold them, '
+                    'but user %s could not restore them (that needs SUPER or SET_USER_ID), so a rollback would fail '
+                    'halfway. Nothing was written. What to do: recreate those objects as %s (or ALTER ... DEFINER), or grant '
+                    'that user SET_USER_ID (MySQL 8) / SUPER, or back the backend up yourself and set '
+                    'lookerops_backend_backup=none.'
+                    % (self.cfg.database, len(foreign), ', '.join('%s %s by %s' % f for f in foreign[:10]), self.cfg.user,
+                       self.cfg.user))
         return version, objects, size
 
     def run(self, check_mode=False):

@@ -807,6 +807,32 @@ def object_counts(conn, database):
     return out
 
 
+def foreign_definers(conn, database):
+    """Views, routines, triggers and events of ``database`` defined by another account than this one: [(kind, name, definer)]."""
+    with conn.cursor() as cur:
+        cur.execute('SELECT CURRENT_USER()')
+        user, _sep, host = str(cur.fetchone()[0]).rpartition('@')
+        current = '%s@%s' % (user, host)
+        out = []
+        for kind, sql in (('view', 'SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s'),
+                          ('routine', 'SELECT ROUTINE_NAME, DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s'),
+                          ('trigger', 'SELECT TRIGGER_NAME, DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s'),
+                          ('event', 'SELECT EVENT_NAME, DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s')):
+            cur.execute(sql, (database,))
+            for name, definer in cur.fetchall():
+                if str(definer) != current:
+                    out.append((kind, str(name), str(definer)))
+    return sorted(out)
+
+
+def may_set_any_definer(conn):
+    """True when this account may create objects for another definer (SUPER, SET_USER_ID/SET USER, or ALL on *.*)."""
+    with conn.cursor() as cur:
+        cur.execute('SHOW GRANTS')
+        grants = ' '.join(str(r[0]).upper() for r in cur.fetchall())
+    return any(p in grants for p in ('ALL PRIVILEGES ON *.*', 'SUPER', 'SET USER', 'SET_USER_ID', 'SYSTEM_USER'))
+
+
 def data_bytes(conn, database):
     with conn.cursor() as cur:
         cur.execute('SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s', (database,))

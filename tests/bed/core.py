@@ -218,7 +218,8 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
 
     def __init__(self, name='bed', nodes=3, cluster=True, standin=None, java=None, moto=False, workdir=None,
                  records=50, python=None, backup_fs_mb=256, install_standin=True, installer=None,
-                 start_timeout=120, shared_backup_fs=False):
+                 start_timeout=120, shared_backup_fs=False, backend=None, backend_database='looker', backend_rich=False,
+                 backend_time_zone=None):
         if not name or '/' in name or name.startswith('.'):
             raise BedError('bad bed name %r' % name)
         if not 1 <= int(nodes) <= 200:
@@ -238,6 +239,13 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         self.install_standin = install_standin
         self.installer = installer
         self.start_timeout = start_timeout
+        # Where the nodes' Looker keeps its data: creds_file (-d), looker_db (LOOKER_DB in lookerstart.cfg) or
+        # internal (.db/ in the home). A cluster always uses MySQL; default creds_file for a cluster, else internal.
+        self.backend = backend or ('creds_file' if cluster else 'internal')
+        if self.backend not in ('creds_file', 'looker_db', 'internal') or (cluster and self.backend == 'internal'):
+            raise BedError('backend must be creds_file, looker_db or (single nodes only) internal, not %r' % (backend,))
+        self.backend_database = backend_database
+        self.backend_rich = backend_rich
         self.state_file = os.path.join(self.workdir, 'state.json')
         self.ssh_dir = os.path.join(self.workdir, 'ssh')
         self.ssh_key = os.path.join(self.ssh_dir, 'id_ed25519')
@@ -245,7 +253,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         self.shared_dir = os.path.join(self.workdir, 'shared')
         self.inventory = os.path.join(self.workdir, 'inventory.yml')
         self.local_inventory = os.path.join(self.workdir, 'inventory-local.yml')
-        self.mariadb = MariaDB(os.path.join(self.workdir, 'mariadb'), host=HOST_ADDRESS)
+        self.mariadb = MariaDB(os.path.join(self.workdir, 'mariadb'), host=HOST_ADDRESS, time_zone=backend_time_zone)
         self.moto = MotoServer(host=HOST_ADDRESS, log_file=os.path.join(self.workdir, 'moto.log')) if moto else None
         self._procs = {}
         self._state = {}
@@ -262,6 +270,8 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
             return
         self._state = state
         self.cluster = state.get('cluster', self.cluster)
+        self.backend = state.get('backend', self.backend)
+        self.backend_database = state.get('backend_database', self.backend_database)
         self.nodes = [Node(self, i) for i in range(1, int(state.get('nodes', len(self.nodes))) + 1)]
         if state.get('mariadb'):
             self.mariadb = MariaDB.from_dict(state['mariadb'])
@@ -271,7 +281,8 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
 
     def _save_state(self, **extra):
         self._state.update(extra)
-        self._state.update({'name': self.name, 'nodes': len(self.nodes), 'cluster': self.cluster,
+        self._state.update({'name': self.name, 'nodes': len(self.nodes), 'cluster': self.cluster, 'backend': self.backend,
+                            'backend_database': self.backend_database,
                             'workdir': self.workdir, 'mariadb': self.mariadb.to_dict(),
                             'moto': self.moto.to_dict() if self.moto else None})
         os.makedirs(self.workdir, exist_ok=True)
@@ -312,7 +323,9 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         self._ensure_ssh_key()
         self._ensure_bridge()
         self.mariadb.start()
-        self.mariadb.ensure_database('looker', 'looker')
+        self.mariadb.ensure_database(self.backend_database, 'looker')
+        if self.backend_rich:
+            self.mariadb.add_rich_objects()
         if self.moto is not None:
             self.moto.start()
         self._save_state()
@@ -536,27 +549,31 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
             os.symlink(os.path.abspath(self.java), target)
         cfg = os.path.join(node.home, 'lookerstart.cfg')
         if not os.path.exists(cfg):
-            if self.cluster:
-                args = '--clustered -H %s -d %s --shared-storage-dir %s' % (node.address, CREDS_PATH, SHARED_DIR)
-            else:
-                args = ''
-            write_private(cfg, '# written by the lookerops test bed\nLOOKERARGS="%s"\n' % args, mode=0o644,
-                          uid=looker.pw_uid, gid=looker.pw_gid)
-        if self.cluster:
+            args = ' '.join(([] if not self.cluster else ['--clustered -H %s' % node.address]) + self._creds_args()
+                            + ([] if not self.cluster else ['--shared-storage-dir %s' % SHARED_DIR]))
+            text = '# written by the lookerops test bed\nLOOKERARGS="%s"\n' % args
+            mode = 0o644
+            if self.backend == 'looker_db':
+                text += "export LOOKER_DB='%s'\n" % self.mariadb.looker_db(host=HOST_ADDRESS)
+                mode = 0o600
+            write_private(cfg, text, mode=mode, uid=looker.pw_uid, gid=looker.pw_gid)
+        if self.backend == 'creds_file':
             creds = os.path.join(node.home, 'looker-db.yml')
             self.mariadb.creds_yaml(creds, host=HOST_ADDRESS)
             os.chown(creds, looker.pw_uid, looker.pw_gid)
 
     def _creds_args(self):
-        return ['-d', CREDS_PATH] if self.cluster else []
+        return ['-d', CREDS_PATH] if self.backend == 'creds_file' else []
 
     def _seed(self):
         seeded = set(self._state.get('seeded', []))
-        targets = self.nodes[:1] if self.cluster else self.nodes
+        targets = self.nodes[:1] if self.backend != 'internal' else self.nodes
         for node in targets:
             if node.name in seeded:
                 continue
-            node.run(['java', '-jar', 'looker.jar', 'standin_seed', '--records', str(self.records)] + self._creds_args(),
+            # with lookerstart.cfg sourced, as the startup script does (it may export LOOKER_DB)
+            script = 'if [ -f ./lookerstart.cfg ]; then . ./lookerstart.cfg; fi; exec java -jar looker.jar "$@"'
+            node.run(['sh', '-c', script, 'sh', 'standin_seed', '--records', str(self.records)] + self._creds_args(),
                      cwd=LOOKER_HOME, check=True, timeout=120)
             seeded.add(node.name)
             self._save_state(seeded=sorted(seeded))

@@ -17,8 +17,36 @@ import signal
 import socket
 import subprocess
 import time
+from urllib.parse import quote
 
 from bed.util import free_port, pid_alive, wait_pid_exit, write_private
+
+
+RICH_OBJECTS = (
+    'CREATE TABLE lk_rich_log (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, '
+    'happened_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, fixed_ts TIMESTAMP NULL, '
+    'created DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), note VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, '
+    'payload LONGBLOB, amount DECIMAL(30,10), amount_x2 DECIMAL(31,10) AS (amount * 2) STORED, note_chars INT AS (CHAR_LENGTH(note)) VIRTUAL, '
+    'KEY k_happened (happened_at)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',
+    'CREATE TABLE lk_rich_audit (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, log_id BIGINT NOT NULL, action VARCHAR(20) NOT NULL, '
+    'CONSTRAINT fk_audit_log FOREIGN KEY (log_id) REFERENCES lk_rich_log (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',
+    'CREATE TRIGGER lk_rich_log_ai AFTER INSERT ON lk_rich_log FOR EACH ROW '
+    "INSERT INTO lk_rich_audit (log_id, action) VALUES (NEW.id, 'insert')",
+    'CREATE PROCEDURE lk_rich_count(OUT n BIGINT) READS SQL DATA BEGIN SELECT COUNT(*) INTO n FROM lk_rich_log; END',
+    'CREATE FUNCTION lk_rich_double(x BIGINT) RETURNS BIGINT DETERMINISTIC RETURN x * 2',
+    "CREATE EVENT lk_rich_purge ON SCHEDULE EVERY 1 DAY STARTS '2031-01-01 00:00:00' DISABLE "
+    "DO DELETE FROM lk_rich_audit WHERE action = 'expired'",
+    'CREATE VIEW lk_rich_v_notes AS SELECT id, note, payload FROM lk_rich_log',
+    'CREATE VIEW lk_rich_a_short AS SELECT id, note FROM lk_rich_v_notes WHERE id <= 2',
+)
+# (happened_at, fixed_ts, note, payload, amount), written with time_zone '+00:00'
+RICH_ROWS = (
+    ('2001-02-03 04:05:06', '2001-02-03 04:05:06', 'plain', b'', '0.0000000001'),
+    ('2020-02-29 23:59:59', '1970-01-01 00:00:01', "4-byte: \U0001F600 \U0001D11E \u4e2d quotes ' \" ` \\ ; -- x", bytes(range(256)) * 64,
+     '-12345678901234567890.0123456789'),
+    ('2038-01-19 03:14:07', None, None, None, None),
+    ('2010-06-30 12:00:00', '2010-06-30 12:00:00', 'nul \x00 and newline \n', b'\x00\xff' * 4096, '1'),
+)
 
 
 class MariaDBError(RuntimeError):
@@ -38,10 +66,11 @@ def _binary(name, fallback):
 class MariaDB:
     """One MariaDB server in ``workdir`` listening on ``host``:``port`` and on a Unix socket."""
 
-    def __init__(self, workdir, host='127.0.0.1', port=None):
+    def __init__(self, workdir, host='127.0.0.1', port=None, time_zone=None):
         self.workdir = os.path.abspath(workdir)
         self.host = host
         self.port = port
+        self.time_zone = time_zone
         self.datadir = os.path.join(self.workdir, 'data')
         self.socket = os.path.join(self.workdir, 'mysqld.sock')
         self.pid_file = os.path.join(self.workdir, 'mysqld.pid')
@@ -56,12 +85,12 @@ class MariaDB:
     def to_dict(self):
         """Enough to find (and stop) this server from another process."""
         return {'workdir': self.workdir, 'host': self.host, 'port': self.port, 'user': self.user,
-                'password': self.password, 'database': self.database}
+                'password': self.password, 'database': self.database, 'time_zone': self.time_zone}
 
     @classmethod
     def from_dict(cls, data):
         """Rebuild from :meth:`to_dict` output."""
-        obj = cls(data['workdir'], host=data['host'], port=data['port'])
+        obj = cls(data['workdir'], host=data['host'], port=data['port'], time_zone=data.get('time_zone'))
         obj.user = data.get('user')
         obj.password = data.get('password')
         obj.database = data.get('database')
@@ -111,6 +140,8 @@ class MariaDB:
                '--socket=' + self.socket, '--pid-file=' + self.pid_file, '--port=%d' % self.port,
                '--bind-address=' + self.host, '--log-error=' + self.log_file, '--skip-name-resolve',
                '--innodb-buffer-pool-size=32M', '--max-connections=200']
+        if self.time_zone:
+            cmd.append('--default-time-zone=' + self.time_zone)
         with open(os.devnull, 'rb') as devnull:
             # pylint: disable-next=consider-using-with
             self._proc = subprocess.Popen(cmd, stdin=devnull, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -210,6 +241,51 @@ class MariaDB:
                 % (host or self.host, self.user, self.password, self.database, self.port))
         write_private(path, text)
         return path
+
+    def looker_db(self, host=None):
+        """Looker's ``LOOKER_DB`` value for this database (percent-encoded values)."""
+        if self.user is None:
+            raise MariaDBError('call ensure_database() before looker_db()')
+        return 'dialect=mysql&host=%s&username=%s&password=%s&database=%s&port=%d' % (
+            quote(host or self.host, safe=''), quote(self.user, safe=''), quote(self.password, safe=''),
+            quote(self.database, safe=''), self.port)
+
+    def add_rich_objects(self, database=None):
+        """What real backends have besides plain tables, created by the application user (so it is the definer).
+
+        TIMESTAMPs written in UTC (the server's own zone may be another), DEFAULT CURRENT_TIMESTAMP and ON UPDATE,
+        stored and virtual generated columns, 4-byte utf8mb4 text, blobs holding every byte value, a trigger, a
+        procedure, a function, an event, and a view on a view (named so that it sorts before the view it reads).
+        Idempotent: nothing is created twice.
+        """
+        conn = self.connect_as_user(database=database or self.database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW TABLES LIKE 'lk_rich_log'")
+                if cur.fetchall():
+                    return
+                for sql in RICH_OBJECTS:
+                    cur.execute(sql)
+                cur.execute("SET time_zone = '+00:00'")
+                cur.executemany('INSERT INTO lk_rich_log (happened_at, fixed_ts, note, payload, amount) VALUES (%s, %s, %s, %s, %s)',
+                                RICH_ROWS)
+        finally:
+            conn.close()
+
+    def canonical_dump(self, database=None, ignore_data=()):
+        """A canonical dump of the whole database (schema, data, routines, triggers, events, views) as root, bytes.
+
+        ``ignore_data`` names tables whose rows are left out (their definition stays).
+        """
+        database = database or self.database
+        argv = [_binary('mariadb-dump', 'mysqldump'), '--no-defaults', '--socket=' + self.socket, '--user=root',
+                '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--tz-utc', '--skip-dump-date',
+                '--skip-comments', '--order-by-primary', '--default-character-set=utf8mb4', '--skip-extended-insert']
+        argv += ['--ignore-table-data=%s.%s' % (database, t) for t in ignore_data]
+        res = subprocess.run(argv + [database], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        if res.returncode != 0:
+            raise MariaDBError('canonical dump failed (rc=%d): %s' % (res.returncode, res.stderr.decode('utf-8', 'replace')))
+        return res.stdout
 
     def __enter__(self):
         return self.start()

@@ -64,7 +64,7 @@ def poll(predicate, timeout=30, what='condition'):
 def mariadb_fixture():
     # not under pytest's tmp dirs: those are 0700 root and mariadbd runs as mysql
     workdir = tempfile.mkdtemp(prefix='lookerops-mariadb-')
-    server = MariaDB(workdir)
+    server = MariaDB(workdir, time_zone='+05:00')  # a server not in UTC, like many real ones
     try:
         server.start()
         server.ensure_database('looker', user='looker')
@@ -114,7 +114,6 @@ def _fill_awkward(conn):
         cur.execute('INSERT INTO parent VALUES (1), (2)')
         cur.execute('INSERT INTO child VALUES (10, 1), (11, 2), (12, NULL)')
         cur.execute('CREATE TABLE empty_one (id INT PRIMARY KEY) ENGINE=InnoDB')
-        cur.execute('CREATE VIEW v_awk AS SELECT id, s FROM awk')
 
 
 def _snapshot(conn):
@@ -128,95 +127,220 @@ def _snapshot(conn):
     return out
 
 
-def test_dump_restore_round_trip(mariadb, cfg):
+def _rich(mariadb, cfg):
+    """The awkward tables plus everything a real backend has (trigger, routines, event, views, generated columns)."""
     conn = mariadb.connect('looker')
     try:
         _fill_awkward(conn)
-        before = _snapshot(conn)
     finally:
         conn.close()
-    buf = io.BytesIO()
-    info = my.dump(cfg, buf)
-    assert info['tables'] == {'awk': 5, 'child': 3, 'empty_one': 0, 'parent': 2}
-    assert info['views'] == ['v_awk'] and 'MariaDB' in info['server_version']
-    text = buf.getvalue()
-    assert text.startswith(b'-- ' + my.DUMP_FORMAT.encode())
-    assert text.index(b'CREATE TABLE `parent`') < text.index(b'v_awk')
-
-    # into another database
-    buf.seek(0)
-    loaded = my.restore(_copy_cfg(cfg, 'looker_copy'), buf)
-    assert loaded['tables'] == info['tables']
-    conn = mariadb.connect('looker_copy')
+    conn = mariadb.connect_as_user(database='looker')  # Looker's own objects are defined by its user
     try:
-        assert _snapshot(conn) == before
+        with conn.cursor() as cur:
+            cur.execute('CREATE VIEW v_awk AS SELECT id, s FROM awk')
     finally:
         conn.close()
+    mariadb.add_rich_objects('looker')
 
-    # over the damaged original: drop-and-recreate each table in the dump
+
+def _private_dirs():
+    return sorted(n for n in os.listdir(tempfile.gettempdir()) if n.startswith('lookerops-mysql-'))
+
+
+def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path):
+    """Server in +05:00: TIMESTAMPs, triggers, routines, events, views on views, generated columns, 4-byte text and
+    every byte value come back; a canonical dump before and after is byte-identical."""
+    _rich(mariadb, cfg)
+    with my.connect(cfg) as conn:
+        with conn.cursor() as cur:
+            cur.execute('SELECT @@global.time_zone, @@session.time_zone')
+            assert cur.fetchone() == ('+05:00', '+05:00')
+    before = mariadb.canonical_dump('looker')
+    for needle in (b'TRIGGER lk_rich_log_ai', b'PROCEDURE `lk_rich_count`', b'FUNCTION `lk_rich_double`',
+                   b'EVENT `lk_rich_purge`', b'VIEW `lk_rich_a_short`', b'STORED', b'VIRTUAL', b'current_timestamp', b'\xf0\x9f\x98\x80', b"'2001-02-03 04:05:06'"):
+        assert needle in before, needle
+    dirs = _private_dirs()
+    res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0, key_check_value='legacy').run()
+    assert res['changed'] and res['verified'] and res['path'].endswith('/run1/backend-looker.sql.gz')
+    assert stat.S_IMODE(os.stat(res['path']).st_mode) == 0o600
+    with open(res['manifest_path'], encoding='utf-8') as handle:
+        manifest = json.load(handle)
+    assert manifest['objects'] == {'tables': 6, 'views': 3, 'routines': 2, 'triggers': 1, 'events': 1}
+    assert manifest['tool']['flavor'] == 'mariadb' and 'MariaDB' in manifest['server_version']
+    assert manifest['key_check_value'] == 'legacy' and manifest['database'] == 'looker'
+    with open(res['path'], 'rb') as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == manifest['sha256'] == res['sha256']
+    with gzip.open(res['path'], 'rb') as handle:
+        assert cfg.password.encode() not in handle.read()
+    assert _private_dirs() == dirs
+    assert not bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()['changed']
+
+    # damage everything a hand-written dumper lost
     conn = mariadb.connect('looker')
     try:
         with conn.cursor() as cur:
             cur.execute('SET FOREIGN_KEY_CHECKS=0')
-            cur.execute('UPDATE awk SET s = %s WHERE id = 2', ('changed',))
-            cur.execute('DELETE FROM parent')
-            cur.execute('DROP VIEW v_awk')
-            cur.execute('CREATE TABLE not_in_dump (id INT)')
-        buf.seek(0)
-        my.restore(cfg, buf)
-        assert _snapshot(conn) == before
-        with conn.cursor() as cur:
-            cur.execute("SHOW TABLES LIKE 'not_in_dump'")
-            assert cur.fetchall()
-    finally:
-        conn.close()
-
-
-def test_backend_backup_files_and_restore_module_logic(mariadb, cfg, tmp_path):
-    conn = mariadb.connect('looker')
-    try:
-        _fill_awkward(conn)
-        before = _snapshot(conn)
-    finally:
-        conn.close()
-    dest = str(tmp_path / 'dest')
-    res = bk.BackendBackup(cfg, dest, 'run1', 0).run()
-    assert res['changed'] and res['verified'] and res['path'].endswith('/run1/backend-looker.sql.gz')
-    assert stat.S_IMODE(os.stat(res['path']).st_mode) == 0o600
-    with open(res['path'], 'rb') as handle:
-        assert hashlib.sha256(handle.read()).hexdigest() == res['sha256']
-    with open(res['manifest_path'], encoding='utf-8') as handle:
-        manifest = json.load(handle)
-    assert manifest['tables'] == res['tables'] and manifest['server_version'] == res['server_version']
-    again = bk.BackendBackup(cfg, dest, 'run1', 0).run()
-    assert not again['changed']
-
-    conn = mariadb.connect('looker')
-    try:
-        with conn.cursor() as cur:
+            cur.execute('DROP TRIGGER lk_rich_log_ai')
+            cur.execute('DROP VIEW lk_rich_a_short')
+            cur.execute('DROP PROCEDURE lk_rich_count')
+            cur.execute('DROP EVENT lk_rich_purge')
+            cur.execute("UPDATE lk_rich_log SET fixed_ts = '1999-09-09 09:09:09', payload = 'x'")
             cur.execute('DELETE FROM awk')
-        # a second session of the backend user (a "live Looker") blocks the restore
-        other = mariadb.connect_as_user()
-        try:
-            with pytest.raises(bk.BackupError, match='other session'):
-                bk.BackendRestore(cfg, res['path'], None).run()
-        finally:
-            other.close()
-        poll(lambda: not _user_sessions(cfg), what='the second session to go away')
-        out = bk.BackendRestore(cfg, res['path'], None).run()
-        assert out['tables'] == manifest['tables']
-        assert _snapshot(conn) == before
+            cur.execute('DROP TABLE parent')
+    finally:
+        conn.close()
+    assert mariadb.canonical_dump('looker') != before
+    out = bk.BackendRestore(cfg, res['manifest_path'], None).run()
+    assert out['backup_path'] == res['path'] and out['objects'] == manifest['objects']
+    assert mariadb.canonical_dump('looker') == before
+    assert _private_dirs() == dirs
+    # the trigger works again
+    conn = mariadb.connect('looker')
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO lk_rich_log (note) VALUES ('after restore')")
+            cur.execute("SELECT COUNT(*) FROM lk_rich_audit a JOIN lk_rich_log l ON l.id = a.log_id WHERE l.note = 'after restore'")
+            assert cur.fetchone()[0] == 1
     finally:
         conn.close()
 
-    # a corrupted dump is refused before anything is touched
+
+def test_restore_refuses_live_sessions_damage_and_another_database(mariadb, cfg, tmp_path):
+    _rich(mariadb, cfg)
+    res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+    other = mariadb.connect_as_user()
+    try:
+        with pytest.raises(bk.BackupError, match='other session'):
+            bk.BackendRestore(cfg, res['path'], None).run()
+    finally:
+        other.close()
+    poll(lambda: not _user_sessions(cfg), what='the second session to go away')
+    with pytest.raises(bk.BackupError, match="holds database 'looker'.*'looker_copy'"):
+        bk.BackendRestore(_copy_cfg(cfg, 'looker_copy'), res['path'], None).run()
+    assert bk.BackendRestore(cfg, res['path'], None).run(check_mode=True)['changed']
     with open(res['path'], 'r+b') as handle:
         handle.seek(100)
         handle.write(b'garbage!')
     with pytest.raises(bk.BackupError, match='damaged|does not match'):
         bk.BackendRestore(cfg, res['path'], None).run()
     with pytest.raises(bk.BackupError, match='left untouched'):
-        bk.BackendBackup(cfg, dest, 'run1', 0).run()
+        bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+
+
+def test_client_errors_name_the_cause_and_leave_nothing(mariadb, cfg, tmp_path):
+    _rich(mariadb, cfg)
+    conn = mariadb.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE USER IF NOT EXISTS 'limited'@'%' IDENTIFIED BY 'limited-pw-1'")
+            cur.execute("GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES ON `looker`.* TO 'limited'@'%'")
+    finally:
+        conn.close()
+    dirs = _private_dirs()
+    dest = str(tmp_path / 'dest')
+    limited = my.BackendConfig(host=cfg.host, port=cfg.port, user='limited', password='limited-pw-1', database='looker')
+    # objects defined by another account: refused before anything is written (a restore would need SUPER)
+    with pytest.raises(bk.BackupError, match='defined by another account.*SET_USER_ID'):
+        bk.BackendBackup(limited, dest, 'run1', 0).run(check_mode=True)
+    # the client's own privilege error, named with its fix
+    for no_data in (True, False):
+        with pytest.raises(my.BackendError) as err:
+            my.run_dump(limited, io.BytesIO(), server_version='10.11-MariaDB', no_data=no_data)
+        assert 'EVENT privilege' in str(err.value) and 'limited-pw-1' not in str(err.value)
+    wrong = my.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password='wrong', database='looker')
+    with pytest.raises(my.BackendError, match='1045'):
+        bk.BackendBackup(wrong, dest, 'run3', 0).run()
+    missing = my.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database='looker',
+                               tools_dir=str(tmp_path / 'no-such-dir'))
+    with pytest.raises(my.BackendError, match='mariadb-client'):
+        bk.BackendBackup(missing, dest, 'run4', 0).run(check_mode=True)
+    conn = mariadb.connect('looker')
+    try:
+        with conn.cursor() as cur:
+            cur.execute('CREATE VIEW v_by_root AS SELECT id FROM awk')  # defined by root@localhost
+    finally:
+        conn.close()
+    with pytest.raises(bk.BackupError, match='view v_by_root by root@localhost.*SET_USER_ID'):
+        bk.BackendBackup(cfg, dest, 'run5', 0).run(check_mode=True)
+    assert _private_dirs() == dirs
+    # nothing but empty run directories was left behind
+    for dirpath, _dirs, files in os.walk(dest):
+        assert files == [], (dirpath, files)
+
+
+def test_dump_is_consistent_under_concurrent_writes(mariadb, cfg, tmp_path):
+    conn = mariadb.connect('looker')
+    try:
+        with conn.cursor() as cur:
+            cur.execute('CREATE TABLE a_first (id INT PRIMARY KEY) ENGINE=InnoDB')
+            cur.execute('CREATE TABLE m_big (id INT PRIMARY KEY AUTO_INCREMENT, pad VARCHAR(1000)) ENGINE=InnoDB')
+            cur.execute('CREATE TABLE z_last (id INT PRIMARY KEY) ENGINE=InnoDB')
+            for _i in range(20):
+                cur.executemany('INSERT INTO m_big (pad) VALUES (%s)', [('p' * 1000,)] * 1000)
+    finally:
+        conn.close()
+
+    stop = threading.Event()
+    committed = [0]
+    errors = []
+    argv_leaks = []
+    samples = [0]
+
+    def writer():
+        wconn = mariadb.connect('looker')
+        try:
+            wconn.autocommit(False)
+            with wconn.cursor() as cur:
+                while not stop.is_set():
+                    nxt = committed[0] + 1
+                    cur.execute('INSERT INTO a_first VALUES (%s)', (nxt,))
+                    cur.execute('INSERT INTO z_last VALUES (%s)', (nxt,))
+                    wconn.commit()
+                    committed[0] = nxt
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(exc)
+        finally:
+            wconn.close()
+
+    def watcher():
+        while not stop.is_set():
+            argv_leaks.extend(c for c in _cmdlines() if cfg.password.encode() in c)
+            samples[0] += 1
+            stop.wait(0.01)
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=watcher)]
+    for thread in threads:
+        thread.start()
+    try:
+        poll(lambda: committed[0] >= 20 or errors, what='the writer to start')
+        at_start = committed[0]
+        res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+        at_end = committed[0]
+        poll(lambda: committed[0] >= at_end + 50 or errors, what='writes after the dump')
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert not errors and samples[0] > 3
+    assert argv_leaks == []
+    assert at_end > at_start + 10, 'the writer made too little progress during the dump to prove anything'
+    copy = _copy_cfg(cfg, 'looker_copy')
+    with gzip.open(res['path'], 'rb') as handle:
+        my.run_restore(copy, handle)
+    conn = mariadb.connect('looker_copy')
+    try:
+        with conn.cursor() as cur:
+            cur.execute('SELECT id FROM a_first ORDER BY id')
+            ids_first = [r[0] for r in cur.fetchall()]
+            cur.execute('SELECT id FROM z_last ORDER BY id')
+            ids_last = [r[0] for r in cur.fetchall()]
+            cur.execute('SELECT COUNT(*) FROM m_big')
+            assert cur.fetchone()[0] == 20000
+    finally:
+        conn.close()
+    # one moment for both tables (dumped before and after the 20 MB table), inside the dump's run
+    assert ids_first == ids_last == list(range(1, len(ids_first) + 1))
+    assert at_start <= len(ids_first) <= at_end
 
 
 def _user_sessions(cfg):
@@ -257,81 +381,6 @@ def _cmdlines():
                 pass
     return out
 
-
-def test_dump_is_consistent_under_concurrent_writes(mariadb, cfg):
-    conn = mariadb.connect('looker')
-    try:
-        with conn.cursor() as cur:
-            cur.execute('CREATE TABLE a_first (id INT PRIMARY KEY) ENGINE=InnoDB')
-            cur.execute('CREATE TABLE m_big (id INT PRIMARY KEY AUTO_INCREMENT, pad VARCHAR(1000)) ENGINE=InnoDB')
-            cur.execute('CREATE TABLE z_last (id INT PRIMARY KEY) ENGINE=InnoDB')
-            for _i in range(20):
-                cur.executemany('INSERT INTO m_big (pad) VALUES (%s)', [('p' * 1000,)] * 1000)
-    finally:
-        conn.close()
-
-    stop = threading.Event()
-    committed = [0]
-    errors = []
-
-    def writer():
-        wconn = mariadb.connect('looker')
-        try:
-            wconn.autocommit(False)
-            with wconn.cursor() as cur:
-                while not stop.is_set():
-                    nxt = committed[0] + 1
-                    cur.execute('INSERT INTO a_first VALUES (%s)', (nxt,))
-                    cur.execute('INSERT INTO z_last VALUES (%s)', (nxt,))
-                    wconn.commit()
-                    committed[0] = nxt
-        except Exception as exc:  # pylint: disable=broad-except
-            errors.append(exc)
-        finally:
-            wconn.close()
-
-    seen = {}
-
-    def on_snapshot():
-        seen['at_snapshot'] = committed[0]
-        # the writer must commit more rows after the snapshot, or this test would prove nothing
-        poll(lambda: committed[0] >= seen['at_snapshot'] + 50 or errors, what='writes after the snapshot')
-        seen['argv_leak'] = [c for c in _cmdlines() if cfg.password.encode() in c]
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        poll(lambda: committed[0] >= 20 or errors, what='the writer to start')
-        buf = io.BytesIO()
-        info = my.dump(cfg, buf, on_snapshot=on_snapshot)
-        poll(lambda: committed[0] >= seen['at_snapshot'] + 200 or errors, what='writes after the dump')
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not errors
-    assert seen['argv_leak'] == []
-    first, last = info['tables']['a_first'], info['tables']['z_last']
-    # same moment for both tables (dumped before and after the 20 MB table), and within the snapshot window
-    assert first == last
-    assert seen['at_snapshot'] <= first <= seen['at_snapshot'] + 1
-    assert committed[0] > first + 50
-    buf.seek(0)
-    my.restore(_copy_cfg(cfg, 'looker_copy'), buf)
-    conn = mariadb.connect('looker_copy')
-    try:
-        with conn.cursor() as cur:
-            cur.execute('SELECT id FROM a_first ORDER BY id')
-            ids_first = [r[0] for r in cur.fetchall()]
-            cur.execute('SELECT id FROM z_last ORDER BY id')
-            ids_last = [r[0] for r in cur.fetchall()]
-            cur.execute('SELECT COUNT(*) FROM m_big')
-            assert cur.fetchone()[0] == 20000
-    finally:
-        conn.close()
-    assert ids_first == ids_last == list(range(1, first + 1))
-
-
-# -- lk_backup through ansible ------------------------------------------------------------------------
 
 
 def _ansible(module, args, check=False, env_extra=None):
@@ -412,28 +461,32 @@ def test_lk_backup_end_to_end(looker_home, tmp_path):
     assert sorted(os.listdir(os.path.dirname(path))) == ['node1-looker-home.manifest.json', 'node1-looker-home.tar.gz']
 
 
-def test_lk_backup_backend_end_to_end(mariadb, cfg, tmp_path):
-    conn = mariadb.connect('looker')
-    try:
-        _fill_awkward(conn)
-    finally:
-        conn.close()
+def test_lk_backup_and_lk_restore_backend_through_ansible(mariadb, cfg, tmp_path):
+    _rich(mariadb, cfg)
+    before = mariadb.canonical_dump('looker')
     creds = mariadb.creds_yaml(str(tmp_path / 'creds.yml'))
     args = {'what': 'backend', 'dest_dir': str(tmp_path / 'b'), 'backup_id': 'e2e', 'backend': {'creds_file': creds}}
-    res, proc = _ansible('lk_backup', args)
+    res, proc = _ansible('lk_backup', args, check=True)
+    assert proc.returncode == 0 and res['changed'] and not res['verified'], proc.stdout
+    assert res['tool']['path'].endswith(('mariadb-dump', 'mysqldump')) and not os.path.exists(res['path'])
+    res, proc = _ansible('lk_backup', dict(args, key_check_value='legacy'))
     assert proc.returncode == 0 and res['changed'] and res['verified'], proc.stdout
-    assert res['tables'] == {'awk': 5, 'child': 3, 'empty_one': 0, 'parent': 2}
+    assert res['objects']['triggers'] == 1 and res['objects']['events'] == 1
     assert cfg.password not in proc.stdout + proc.stderr
-    with gzip.open(res['path'], 'rb') as handle:
-        loaded = my.restore(_copy_cfg(cfg, 'looker_copy'), handle)
-    assert loaded['tables'] == res['tables']
-    conn = mariadb.connect('looker_copy')
-    try:
-        copy = _snapshot(conn)
-    finally:
-        conn.close()
+    res2, proc = _ansible('lk_backup', args)
+    assert proc.returncode == 0 and not res2['changed']
+    bad, proc = _ansible('lk_backup', dict(args, backup_id='e2e-2', backend={'creds_file': creds, 'tools_dir': str(tmp_path / 'none')}),
+                         check=True)
+    assert proc.returncode != 0 and 'mariadb-client' in bad['msg'] and 'lookerops_backend_tools_dir' in bad['msg']
     conn = mariadb.connect('looker')
     try:
-        assert _snapshot(conn) == copy
+        with conn.cursor() as cur:
+            cur.execute('DROP TRIGGER lk_rich_log_ai')
+            cur.execute('DELETE FROM lk_rich_audit')
     finally:
         conn.close()
+    out, proc = _ansible('lk_restore', {'what': 'backend', 'backup_path': res['manifest_path'], 'backend': {'creds_file': creds},
+                                        'looker_home': str(tmp_path / 'no-looker-here')})
+    assert proc.returncode == 0 and out['changed'] and out['key_check_value'] == 'legacy', proc.stdout
+    assert mariadb.canonical_dump('looker') == before
+    assert cfg.password not in proc.stdout + proc.stderr
