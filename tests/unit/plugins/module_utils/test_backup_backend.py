@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the backend parts of _backup: the parallel gzip stream and the dump file checks."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
+
+HEAD = b'/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n'
+TAIL = b'\n-- Dump completed on 2026-01-01 00:00:00\n'
+
+
+@pytest.mark.parametrize('size, threads', [(0, 2), (1, 1), (3 * 1024 * 1024 + 17, 3), (5 * 65536, 4)])
+def test_parallel_gzip_is_one_valid_gzip_file(tmp_path, size, threads):
+    data = os.urandom(size // 2) + b'compressible ' * (size // 26)
+    path = tmp_path / 'out.gz'
+    with open(path, 'wb') as handle:
+        with bk.ParallelGzipWriter(handle, block_size=65536, threads=threads) as gz:
+            for i in range(0, len(data), 100000):
+                gz.write(data[i:i + 100000])
+    assert gz.raw_bytes == len(data)
+    with gzip.open(path, 'rb') as handle:
+        assert handle.read() == data
+    assert subprocess.run(['gzip', '-t', str(path)], check=False).returncode == 0
+    assert subprocess.run(['gzip', '-dc', str(path)], stdout=subprocess.PIPE, check=True).stdout == data
+
+
+def test_parallel_gzip_abort_writes_no_more(tmp_path):
+    buf = io.BytesIO()
+    with pytest.raises(RuntimeError):
+        with bk.ParallelGzipWriter(buf, block_size=1024, threads=2) as gz:
+            gz.write(b'x' * 100)
+            raise RuntimeError('dump failed')
+    assert buf.getvalue() == b''
+
+
+def _dump_file(path, body):
+    with open(path, 'wb') as handle:
+        with bk.ParallelGzipWriter(handle, block_size=4096) as gz:
+            gz.write(body)
+
+
+def test_verify_dump_file_header_trailer_and_manifest(tmp_path):
+    path = str(tmp_path / 'backend-x.sql.gz')
+    body = HEAD + b'INSERT INTO t VALUES (1);\n' * 1000 + TAIL
+    _dump_file(path, body)
+    with open(path, 'rb') as handle:
+        sha = hashlib.sha256(handle.read()).hexdigest()
+    assert bk.verify_dump_file(path, {'sha256': sha, 'uncompressed_size': len(body)})[0] == sha
+    with pytest.raises(bk.BackupError, match='does not match its manifest'):
+        bk.verify_dump_file(path, {'sha256': sha, 'uncompressed_size': len(body) + 1})
+    _dump_file(path, body[:-len(TAIL)])
+    with pytest.raises(bk.BackupError, match='truncated'):
+        bk.verify_dump_file(path)
+    _dump_file(path, b'-- something else\n' + TAIL)
+    with pytest.raises(bk.BackupError, match='not a dump written by mysqldump or mariadb-dump'):
+        bk.verify_dump_file(path)
+
+
+def test_restore_needs_a_backend_manifest(tmp_path):
+    dump = tmp_path / 'backend-looker.sql.gz'
+    _dump_file(str(dump), HEAD + TAIL)
+    (tmp_path / 'backend-looker.manifest.json').write_text('{"sha256": "x", "kind": "backend", "dump": "backend-looker.sql.gz"}')
+
+    class Cfg:  # pylint: disable=too-few-public-methods
+        database = 'looker'
+
+    with pytest.raises(bk.BackupError, match='not the manifest of a backend dump written by mysqldump'):
+        bk.BackendRestore(Cfg(), str(tmp_path / 'backend-looker.manifest.json'), None).run()
