@@ -16,7 +16,7 @@ description:
     exclusions as the procedure's C(tar) command (GNU tar C(--exclude=NAME) semantics), plus a manifest
     C(<name>-looker-home.manifest.json).
   - With O(what=backend), writes a consistent logical dump of the MySQL backend database with the database's own
-    client (C(mariadb-dump) or C(mysqldump): C(--single-transaction), routines, triggers, events, C(--hex-blob),
+    client, C(mariadb-dump) or C(mysqldump), with C(--single-transaction), routines, triggers, events, C(--hex-blob),
     utf8mb4, UTC timestamps, no tablespaces and no GTID statements so that a non-SUPER user can dump and restore it),
     streamed through gzip to C(<dest_dir>/<backup_id>/backend-<database>.sql.gz) plus C(backend-<database>.manifest.json)
     (server and client versions, database, sizes, sha256, object counts, key check value).

@@ -20,7 +20,7 @@ description:
     the renamed home, so they stay as they were. Nothing is deleted; whatever was replaced or removed stays in the
     C(.pre-restore-) directory.
   - With O(what=backend), the dump is fed to the database's own client (C(mariadb) or C(mysql)) into the configured
-    database: every table, view, routine, trigger and event in the dump is dropped and recreated (tables that are not in
+    database; every table, view, routine, trigger and event in the dump is dropped and recreated (tables that are not in
     the dump are left alone). The credentials reach the client only through a 0600 option file in a private 0700
     directory that is removed on every path. Refuses while other sessions of the backend user are connected (a Looker
     node may still be running), and when the manifest names another database than the backend settings.

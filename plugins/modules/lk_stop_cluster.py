@@ -22,7 +22,7 @@ description:
     sends SIGKILL.
   - With a O(backend) and O(client_host), then waits until the backend database shows no session of the backend user from that
     host, so that C(migrate_encryption) does not meet a node that is still connected (the node needs PyMySQL).
-  - When none of O(backend.creds_file), O(backend.looker_db), O(backend.host) is given, the node's own settings are used:
+  - When none of O(backend.creds_file), O(backend.looker_db), O(backend.host) is given, the node's own settings are used,
     C(-d)/C(--internal-db-creds) in its C(LOOKERARGS), else the C(LOOKER_DB) its C(lookerstart.cfg) exports.
 author:
   - lookerops.encryption contributors (@lookerops)

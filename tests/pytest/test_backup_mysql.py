@@ -157,7 +157,8 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
             assert cur.fetchone() == ('+05:00', '+05:00')
     before = mariadb.canonical_dump('looker')
     for needle in (b'TRIGGER lk_rich_log_ai', b'PROCEDURE `lk_rich_count`', b'FUNCTION `lk_rich_double`',
-                   b'EVENT `lk_rich_purge`', b'VIEW `lk_rich_a_short`', b'STORED', b'VIRTUAL', b'current_timestamp', b'\xf0\x9f\x98\x80', b"'2001-02-03 04:05:06'"):
+                   b'EVENT `lk_rich_purge`', b'VIEW `lk_rich_a_short`', b'STORED', b'VIRTUAL', b'current_timestamp',
+                   b'\xf0\x9f\x98\x80', b"'2001-02-03 04:05:06'"):
         assert needle in before, needle
     dirs = _private_dirs()
     res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0, key_check_value='legacy').run()
@@ -380,7 +381,6 @@ def _cmdlines():
             except OSError:
                 pass
     return out
-
 
 
 def _ansible(module, args, check=False, env_extra=None):

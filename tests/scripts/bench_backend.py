@@ -119,8 +119,8 @@ def main():
         cnf = os.path.join(work, 'client.cnf')
         fd = os.open(cnf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, 'w') as handle:
-            handle.write('[client]\nhost=%s\nport=%d\nuser=%s\npassword="%s"\n' % (server.host, server.port, server.user,
-                                                                                  server.password))
+            handle.write('[client]\nhost=%s\nport=%d\nuser=%s\npassword="%s"\n'
+                         % (server.host, server.port, server.user, server.password))
         dump = my.find_tool('dump').path
         conn = server.connect()
         try:

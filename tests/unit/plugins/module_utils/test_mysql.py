@@ -217,9 +217,9 @@ def test_failed_or_truncated_dump_is_an_error_and_leaves_nothing(tmp_path, body,
 
 
 def test_restore_client_failure_is_mapped(tmp_path):
-    _fake_tool(tmp_path, 'mariadb', 'cat > /dev/null; echo "ERROR 1227 (42000) at line 40: Access denied; you need (at least '
-                                     'one of) the SUPER, SET USER privilege(s) for this operation" >&2; exit 1',
-               version='mariadb  Ver 15.1 Distrib 10.11.6-MariaDB')
+    body = ('cat > /dev/null; echo "ERROR 1227 (42000) at line 40: Access denied; you need (at least '
+            'one of) the SUPER, SET USER privilege(s) for this operation" >&2; exit 1')
+    _fake_tool(tmp_path, 'mariadb', body, version='mariadb  Ver 15.1 Distrib 10.11.6-MariaDB')
     with pytest.raises(my.BackendError, match='SET_USER_ID|SUPER') as err:
         my.run_restore(_cfg(str(tmp_path)), io.BytesIO(b'-- MariaDB dump\nSELECT 1;\n' * 10000), server_version='10.11.6-MariaDB')
     assert 'partly restored' in str(err.value)
