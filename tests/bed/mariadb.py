@@ -75,6 +75,7 @@ class MariaDB:
         self.socket = os.path.join(self.workdir, 'mysqld.sock')
         self.pid_file = os.path.join(self.workdir, 'mysqld.pid')
         self.log_file = os.path.join(self.workdir, 'mysqld.err')
+        self.tmpdir = os.path.join(self.workdir, 'tmp')
         self.user = None
         self.password = None
         self.database = None
@@ -125,6 +126,8 @@ class MariaDB:
         os.makedirs(self.workdir, exist_ok=True)
         mysql = pwd.getpwnam('mysql')
         os.chown(self.workdir, mysql.pw_uid, mysql.pw_gid)
+        os.makedirs(self.tmpdir, mode=0o700, exist_ok=True)
+        os.chown(self.tmpdir, mysql.pw_uid, mysql.pw_gid)
         if self.port is None:
             self.port = free_port(self.host)
         if not os.path.isdir(os.path.join(self.datadir, 'mysql')):
@@ -139,7 +142,9 @@ class MariaDB:
         cmd = [_binary('mariadbd', 'mysqld'), '--no-defaults', '--user=mysql', '--datadir=' + self.datadir,
                '--socket=' + self.socket, '--pid-file=' + self.pid_file, '--port=%d' % self.port,
                '--bind-address=' + self.host, '--log-error=' + self.log_file, '--skip-name-resolve',
-               '--innodb-buffer-pool-size=32M', '--max-connections=200']
+               '--innodb-buffer-pool-size=32M', '--max-connections=200',
+               # its own temp dir: a clean-up of the shared /tmp must not pull files from under the server
+               '--tmpdir=' + self.tmpdir]
         if self.time_zone:
             cmd.append('--default-time-zone=' + self.time_zone)
         with open(os.devnull, 'rb') as devnull:
