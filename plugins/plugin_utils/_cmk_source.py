@@ -32,7 +32,9 @@ ESCROW_DIR_MODE = 0o700
 # Option spec of the controller-side arguments, shared by the lk_cmk and lk_node_env action plugins.
 SOURCE_ARGSPEC = dict(
     key=dict(type='str', no_log=True),
-    escrow=dict(type='str', choices=['vault', 'none'], default='vault'),
+    key_file=dict(type='path'),
+    escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
+    escrow_aws=dict(type='dict'),
     escrow_path=dict(type='path'),
     escrow_vault_id=dict(type='str'),
     escrow_waiver=dict(type='str'),
@@ -144,14 +146,30 @@ class _EscrowLock:
         return False
 
 
+def read_key_file(path):
+    """Key text from a controller file (an AWX credential's injected file, named by LOOKEROPS_CMK_KEY_FILE)."""
+    try:
+        with open(os.path.expanduser(path), 'rb') as handle:
+            return handle.read(4096).decode('ascii', 'replace')
+    except OSError as exc:
+        raise CmkSourceError('Cannot read the CMK from key_file %s (lookerops_cmk_key_file, or LOOKEROPS_CMK_KEY_FILE set by the AWX '
+                             'credential): %s. Nothing was changed.' % (path, exc.strerror)) from None
+
+
 def resolve_cmk(key=None, escrow='vault', escrow_path=None, escrow_vault_id=None, escrow_waiver=None, secrets=None,
-                generate=True, check_mode=False):
+                generate=True, check_mode=False, key_file=None, escrow_aws=None):
     """Decide the CMK and ensure its escrow. Returns a CmkSource.
 
     ``secrets`` is the list of (vault_id, VaultSecret) Ansible loaded. In check mode nothing is written
-    (a key that would be generated is a throw-away stand-in).
+    (a key that would be generated is a throw-away stand-in). ``key_file`` is a controller file holding
+    the key (an alternative to ``key``); ``escrow_aws`` the options of escrow=aws_secretsmanager.
     """
     secrets = list(secrets or [])
+    if key_file:
+        if key is not None:
+            raise CmkSourceError('The CMK is given twice, in `key` (lookerops_cmk_key) and in key_file %s (lookerops_cmk_key_file or '
+                                 'the AWX credential); give only one.' % key_file)
+        key = read_key_file(key_file)
     provided_raw = None
     if key is not None:
         try:
@@ -167,8 +185,15 @@ def resolve_cmk(key=None, escrow='vault', escrow_path=None, escrow_vault_id=None
             raise CmkSourceError('escrow=none needs the key in `key`: a generated or node-only key would exist only on the nodes and be lost with them.')
         return CmkSource(key.strip(), kcv(provided_raw), False, None, False, False)
 
+    if escrow == 'aws_secretsmanager':
+        from ansible_collections.lookerops.encryption.plugins.plugin_utils._escrow_aws import EscrowError, SecretsManagerEscrow
+        try:
+            store = SecretsManagerEscrow(escrow_aws)
+            return _decide(provided_raw, store.read(), store.location, None, secrets, generate, check_mode, store=store)
+        except EscrowError as exc:
+            raise CmkSourceError(str(exc)) from None
     if escrow != 'vault':
-        raise CmkSourceError("escrow must be 'vault' or 'none', got %r." % escrow)
+        raise CmkSourceError("escrow must be 'vault', 'aws_secretsmanager' or 'none', got %r." % escrow)
     if not escrow_path:
         raise CmkSourceError('escrow=vault needs escrow_path: the controller path of the Ansible Vault encrypted copy of the CMK.')
     escrow_path = os.path.abspath(os.path.expanduser(escrow_path))
@@ -186,7 +211,7 @@ def resolve_cmk(key=None, escrow='vault', escrow_path=None, escrow_vault_id=None
         return _decide(provided_raw, escrow_raw, escrow_path, escrow_vault_id, secrets, generate, check_mode)
 
 
-def _decide(provided_raw, escrow_raw, escrow_path, escrow_vault_id, secrets, generate, check_mode):
+def _decide(provided_raw, escrow_raw, escrow_path, escrow_vault_id, secrets, generate, check_mode, store=None):
     generated = False
     if provided_raw is not None:
         if escrow_raw is not None and provided_raw != escrow_raw:
@@ -211,9 +236,12 @@ def _decide(provided_raw, escrow_raw, escrow_path, escrow_vault_id, secrets, gen
         return CmkSource(key_text, key_kcv, generated, escrow_path, escrow_raw is None, escrow_raw is not None)
     written = False
     if escrow_raw is None:
-        write_escrow(escrow_path, key_text, secrets, escrow_vault_id)
+        if store is not None:
+            store.write(key_text)
+        else:
+            write_escrow(escrow_path, key_text, secrets, escrow_vault_id)
         written = True
-    check_raw = read_escrow(escrow_path, secrets)
+    check_raw = store.read() if store is not None else read_escrow(escrow_path, secrets)
     if kcv(check_raw) != key_kcv:
         raise CmkSourceError('The CMK escrow %s read back holds %s, expected %s; nothing was sent to any node. Inspect the escrow.'
                              % (escrow_path, kcv(check_raw), key_kcv))

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal helper of lookerops.encryption (controller side): the CMK escrow in AWS Secrets Manager. Not a public API.
+
+An escrow that outlives the controller (an AWX job's home is thrown away after the job): the key
+text is the SecretString of one secret, created once and never overwritten. Client, retries and
+error messages are those of module_utils/_aws.py. The only key text that leaves this file is
+the return value of :meth:`SecretsManagerEscrow.read` to its caller; messages name the secret and
+key check values only.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv, validate_key_text
+
+SERVICE = 'secretsmanager'
+TAG_KCV = 'lookerops:kcv'
+ABSENT_CODES = ('ResourceNotFoundException',)
+REMEDY_DELETED = ('the secret is scheduled for deletion; restore it (aws secretsmanager restore-secret --secret-id SECRET) if it holds '
+                  'the key of a migrated instance, or choose another secret name')
+
+# Options of escrow=aws_secretsmanager (the escrow_aws dictionary of lk_cmk / lk_node_env).
+ESCROW_AWS_OPTIONS = dict(
+    secret_id=dict(type='str'),
+    region=dict(type='str'),
+    kms_key_id=dict(type='str'),
+    endpoint_url=dict(type='str'),
+    profile=dict(type='str'),
+    retries=dict(type='int', default=_aws.DEFAULT_RETRIES),
+)
+
+
+class EscrowError(Exception):
+    """The Secrets Manager escrow cannot be used; the message says what to do and holds no key text."""
+
+
+class SecretsManagerEscrow:
+    """Read and write one Secrets Manager secret that holds the CMK as text."""
+
+    def __init__(self, options):
+        options = dict(options or {})
+        self.secret_id = options.get('secret_id')
+        if not self.secret_id:
+            raise EscrowError('escrow=aws_secretsmanager needs escrow_aws.secret_id (lookerops_cmk_escrow_aws_secret): the name or ARN of '
+                              'the Secrets Manager secret that keeps the CMK.')
+        if not _aws.HAS_BOTO3:
+            raise EscrowError('escrow=aws_secretsmanager needs boto3 and botocore on the controller (in AWX: in the execution '
+                              'environment, see meta/execution-environment.yml).')
+        self.kms_key_id = options.get('kms_key_id') or None
+        self.connection = _aws.AwsConnection({
+            'region': options.get('region') or None,
+            'endpoint_url': options.get('endpoint_url') or None,
+            'profile': options.get('profile') or None,
+            'retries': options.get('retries', _aws.DEFAULT_RETRIES),
+        })
+
+    @property
+    def location(self):
+        """Where the escrow is, for messages and results (no key material)."""
+        try:
+            region = self.connection.region
+        except _aws.AwsError:
+            region = None
+        return 'aws-secretsmanager:%s:%s' % (region or '(no region)', self.secret_id)
+
+    def _call(self, operation, **kwargs):
+        try:
+            return self.connection.call(SERVICE, operation, absent_codes=ABSENT_CODES, **kwargs)
+        except _aws.AwsError as exc:
+            if exc.code == 'InvalidRequestException' and 'delet' in str(exc).lower():
+                raise EscrowError('The CMK escrow %s cannot be used: %s; nothing was sent to any node.'
+                                  % (self.location, REMEDY_DELETED)) from None
+            raise EscrowError('The CMK escrow %s cannot be used: %s Nothing was sent to any node.' % (self.location, exc)) from None
+
+    def read(self):
+        """Raw 32 key bytes of the escrow, or None when the secret does not exist."""
+        answer = self._call('GetSecretValue', SecretId=self.secret_id)
+        if answer is None:
+            return None
+        text = answer.get('SecretString')
+        if text is None:
+            raise EscrowError('The CMK escrow %s holds binary data, not key text. It is never overwritten: inspect it.' % self.location)
+        try:
+            return validate_key_text(text)
+        except KeyMaterialError as exc:
+            raise EscrowError('The CMK escrow %s exists but does not hold a valid key: %s It is never overwritten: inspect it.'
+                              % (self.location, exc)) from None
+
+    def write(self, key_text):
+        """Create the secret with the key text. An existing secret is left as it is (the caller reads back and compares)."""
+        raw = validate_key_text(key_text)
+        kwargs = {
+            'Name': self.secret_id,
+            'SecretString': key_text,
+            'Description': 'Looker Customer Master Key escrowed by lookerops.encryption (%s). Losing it loses the instance.' % kcv(raw),
+            'Tags': _aws.aws_tags({_aws.TAG_MANAGED: _aws.TAG_MANAGED_VALUE, TAG_KCV: kcv(raw)}),
+        }
+        if self.kms_key_id:
+            kwargs['KmsKeyId'] = self.kms_key_id
+        try:
+            self.connection.call(SERVICE, 'CreateSecret', **kwargs)
+        except _aws.AwsError as exc:
+            if exc.code != 'ResourceExistsException':
+                raise EscrowError('The CMK escrow %s could not be written: %s Nothing was sent to any node.' % (self.location, exc)) from None
