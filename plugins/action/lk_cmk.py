@@ -62,6 +62,8 @@ class ActionModule(ActionBase):
                     escrow_path=params['escrow_path'],
                     escrow_vault_id=params['escrow_vault_id'],
                     escrow_waiver=params['escrow_waiver'],
+                    key_file=params['controller_key_file'],
+                    escrow_aws=params['escrow_aws'],
                     secrets=loaded_vault_secrets(self._loader),
                     generate=params['generate'] and state == 'present',
                     # state=validated never writes anything, not even the escrow.

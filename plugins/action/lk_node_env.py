@@ -18,7 +18,7 @@ from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source i
 
 MODULE = 'lookerops.encryption.lk_node_env'
 # `key` stays a module argument (no_log there); the escrow options are consumed here.
-CONTROLLER_ONLY = ('escrow', 'escrow_path', 'escrow_vault_id', 'escrow_waiver')
+CONTROLLER_ONLY = ('controller_key_file', 'escrow', 'escrow_aws', 'escrow_path', 'escrow_vault_id', 'escrow_waiver')
 
 
 class ActionModule(ActionBase):
@@ -40,6 +40,8 @@ class ActionModule(ActionBase):
                     escrow_path=params['escrow_path'],
                     escrow_vault_id=params['escrow_vault_id'],
                     escrow_waiver=params['escrow_waiver'],
+                    key_file=params['controller_key_file'],
+                    escrow_aws=params['escrow_aws'],
                     secrets=loaded_vault_secrets(self._loader),
                     generate=False,
                     check_mode=bool(self._task.check_mode),

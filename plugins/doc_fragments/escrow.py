@@ -14,12 +14,27 @@ options:
   escrow:
     description:
       - Controller side. V(vault) keeps an Ansible Vault encrypted copy of the key at O(escrow_path) and verifies it on every run.
+      - V(aws_secretsmanager) keeps the key in the AWS Secrets Manager secret named by C(secret_id) in O(escrow_aws), created once
+        (never overwritten) and read back before any node gets the key; for controllers whose home does not last (AWX jobs).
       - V(none) skips the escrow. It is refused unless O(key) is given (a generated key would exist only on the nodes) and
         O(escrow_waiver) is exactly C(I have escrowed the CMK myself).
       - M(lookerops.encryption.lk_node_env) uses the escrow options with C(mode=key_env) only.
     type: str
-    choices: [vault, none]
+    choices: [vault, aws_secretsmanager, none]
     default: vault
+  escrow_aws:
+    description:
+      - Controller side. Options of O(escrow=aws_secretsmanager), a dictionary with the keys C(secret_id) (name or ARN of
+        the secret, required), C(region), C(kms_key_id) (the KMS key that encrypts a new secret; default the account's
+        C(aws/secretsmanager) key), C(endpoint_url), C(profile) and C(retries) (default 10).
+      - Credentials come from the standard boto3 chain (an AWX C(Amazon Web Services) credential, for example).
+    type: dict
+  controller_key_file:
+    description:
+      - Controller side. A file on the controller holding the CMK as base64 text, read instead of O(key) (give one of them).
+        An AWX credential of type C(Looker CMK (lookerops.encryption)) writes the key to such a file in the job's private data
+        directory and names it in E(LOOKEROPS_CMK_KEY_FILE) (see C(docs/awx.md)); the key never becomes an Ansible variable.
+    type: path
   escrow_path:
     description:
       - Controller side. Path on the controller of the escrow file, from which the key is taken and against which a given O(key)

@@ -234,7 +234,9 @@ def argument_spec():
         looker_home=dict(type='path', default='/home/looker/looker'),
         transport_pad=dict(type='str', no_log=True),
         # Controller-side options: the action plugin consumes them; listed so that the documentation matches.
-        escrow=dict(type='str', choices=['vault', 'none'], default='vault'),
+        controller_key_file=dict(type='path'),
+        escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
+        escrow_aws=dict(type='dict'),
         escrow_path=dict(type='path'),
         escrow_vault_id=dict(type='str'),
         escrow_waiver=dict(type='str'),

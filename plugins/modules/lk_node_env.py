@@ -212,7 +212,9 @@ def argument_spec():
         aws_cmk_ec=dict(type='str', default=DEFAULT_AWS_CMK_EC, no_log=False),
         systemd_dropin=dict(type='path'),
         # Controller-side options: the action plugin consumes them; listed so that the documentation matches.
-        escrow=dict(type='str', choices=['vault', 'none'], default='vault'),
+        controller_key_file=dict(type='path'),
+        escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
+        escrow_aws=dict(type='dict'),
         escrow_path=dict(type='path'),
         escrow_vault_id=dict(type='str'),
         escrow_waiver=dict(type='str'),

@@ -24,6 +24,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._key_material
     key_text_from_raw,
     validate_key_text,
 )
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._escrow_aws import ESCROW_AWS_OPTIONS, EscrowError, SecretsManagerEscrow
 
 ESCROW_WAIVER_TEXT = 'I have escrowed the CMK myself'
 ESCROW_FILE_MODE = 0o600
@@ -32,9 +33,9 @@ ESCROW_DIR_MODE = 0o700
 # Option spec of the controller-side arguments, shared by the lk_cmk and lk_node_env action plugins.
 SOURCE_ARGSPEC = dict(
     key=dict(type='str', no_log=True),
-    key_file=dict(type='path'),
+    controller_key_file=dict(type='path'),
     escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
-    escrow_aws=dict(type='dict'),
+    escrow_aws=dict(type='dict', options=ESCROW_AWS_OPTIONS),
     escrow_path=dict(type='path'),
     escrow_vault_id=dict(type='str'),
     escrow_waiver=dict(type='str'),
@@ -152,8 +153,8 @@ def read_key_file(path):
         with open(os.path.expanduser(path), 'rb') as handle:
             return handle.read(4096).decode('ascii', 'replace')
     except OSError as exc:
-        raise CmkSourceError('Cannot read the CMK from key_file %s (lookerops_cmk_key_file, or LOOKEROPS_CMK_KEY_FILE set by the AWX '
-                             'credential): %s. Nothing was changed.' % (path, exc.strerror)) from None
+        raise CmkSourceError('Cannot read the CMK from controller_key_file %s (lookerops_cmk_key_file, or LOOKEROPS_CMK_KEY_FILE '
+                             'set by the AWX credential): %s. Nothing was changed.' % (path, exc.strerror)) from None
 
 
 def resolve_cmk(key=None, escrow='vault', escrow_path=None, escrow_vault_id=None, escrow_waiver=None, secrets=None,
@@ -167,7 +168,7 @@ def resolve_cmk(key=None, escrow='vault', escrow_path=None, escrow_vault_id=None
     secrets = list(secrets or [])
     if key_file:
         if key is not None:
-            raise CmkSourceError('The CMK is given twice, in `key` (lookerops_cmk_key) and in key_file %s (lookerops_cmk_key_file or '
+            raise CmkSourceError('The CMK is given twice, in `key` (lookerops_cmk_key) and in controller_key_file %s (lookerops_cmk_key_file or '
                                  'the AWX credential); give only one.' % key_file)
         key = read_key_file(key_file)
     provided_raw = None
@@ -186,7 +187,6 @@ def resolve_cmk(key=None, escrow='vault', escrow_path=None, escrow_vault_id=None
         return CmkSource(key.strip(), kcv(provided_raw), False, None, False, False)
 
     if escrow == 'aws_secretsmanager':
-        from ansible_collections.lookerops.encryption.plugins.plugin_utils._escrow_aws import EscrowError, SecretsManagerEscrow
         try:
             store = SecretsManagerEscrow(escrow_aws)
             return _decide(provided_raw, store.read(), store.location, None, secrets, generate, check_mode, store=store)
