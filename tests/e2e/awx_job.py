@@ -34,6 +34,24 @@ from e2e.runner import ROOT, collections_path
 PROJECT = os.path.join(ROOT, 'extensions', 'awx', 'project')
 
 
+class RunnerResult:
+    """status and rc of a finished ansible-runner run, as it recorded them in its artifacts."""
+
+    def __init__(self, artifacts, proc):
+        self.proc = proc
+        self.status = self._read(artifacts, 'status')
+        rc = self._read(artifacts, 'rc')
+        self.rc = int(rc) if rc and rc.strip().lstrip('-').isdigit() else None
+
+    @staticmethod
+    def _read(artifacts, name):
+        try:
+            with open(os.path.join(artifacts, name), encoding='utf-8') as handle:
+                return handle.read().strip()
+        except OSError:
+            return None
+
+
 def _write(path, text, mode=0o600):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, 'w', encoding='utf-8') as handle:
@@ -125,10 +143,12 @@ class AwxJob:
     def fact_cache(self):
         return os.path.join(self.private_data_dir, 'artifacts', self.ident, 'fact_cache')
 
-    def run(self):
-        import ansible_runner  # pylint: disable=import-outside-toplevel
-        self.runner = ansible_runner.run(private_data_dir=self.private_data_dir, playbook=self.playbook, ident=self.ident,
-                                         quiet=True)
+    def run(self, timeout=1800):
+        """``ansible-runner run`` (the CLI an execution environment runs) on the private data directory; returns self.runner."""
+        runner = os.path.join(os.path.dirname(self.bed.python), 'ansible-runner')
+        proc = subprocess.run([runner, 'run', self.private_data_dir, '-p', self.playbook, '--ident', self.ident, '-q'],
+                              capture_output=True, text=True, timeout=timeout, check=False, env=self.bed.ansible_env())
+        self.runner = RunnerResult(self.artifacts, proc)
         return self.runner
 
     @property

@@ -97,11 +97,13 @@ def test_awx_job_refused_in_preflight_with_a_key_of_the_wrong_size(awx_bed, tmp_
     bed, before = awx_bed
     short_key = base64.b64encode(secrets.token_bytes(16)).decode('ascii')
     job, watcher = run_job(bed, tmp_path, 101, 'migrate', short_key + '\n')
-    assert job.runner.status == 'failed' and job.runner.rc != 0
+    assert job.runner.status == 'failed' and job.runner.rc not in (None, 0) and job.runner.proc.returncode != 0
     failed = job.host_events('runner_on_failed')
     assert 'Preflight' in failed, sorted(failed)
     assert 'decoded length 16 bytes, must be 32' in job.stdout
     assert 'changed: [' not in job.stdout
+    assert job.stdout.rfind('FAILED in phase preflight') > job.stdout.rfind('TASK [lookerops.encryption.preflight')
+    assert_readable_output(job)
     ran = set(job.host_events('runner_on_ok'))
     assert 'Preflight' in ran and not ran & {'Stop', 'Backup', 'CMK', 'Node environment', 'Migrate', 'Start'}, sorted(ran)
     assert_no_key_anywhere(job, watcher, short_key)
