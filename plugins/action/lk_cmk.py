@@ -109,7 +109,8 @@ class ActionModule(ActionBase):
     def _recover(self, result, module_args, params, expected_kcv, check_mode, task_vars):
         """Read the key the node's Looker uses and escrow it (when missing) or check the escrow holds it."""
         if params['escrow'] == 'none':
-            result.update(failed=True, msg='state=recovered escrows the key the nodes use; it needs an escrow (escrow=vault), not escrow=none.')
+            result.update(failed=True, msg='state=recovered escrows the key the nodes use; it needs an escrow (escrow=vault or '
+                                           'aws_secretsmanager), not escrow=none.')
             return result
         module_args.pop('key', None)
         # A one-time pad seals the key in the module's reply (Ansible prints replies at -vvvv).
@@ -139,6 +140,7 @@ class ActionModule(ActionBase):
                 escrow_path=params['escrow_path'],
                 escrow_vault_id=params['escrow_vault_id'],
                 escrow_waiver=params['escrow_waiver'],
+                escrow_aws=params['escrow_aws'],
                 secrets=loaded_vault_secrets(self._loader),
                 generate=False,
                 check_mode=check_mode,
