@@ -16,6 +16,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import RECOVERED_KEY_FIELD
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     split_task_args,
     SOURCE_ARGSPEC,
@@ -100,7 +101,7 @@ class ActionModule(ActionBase):
             module_args['key'] = source.key_text
         else:
             module_args.pop('key', None)
-        module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        module_result = execute_module(self, MODULE, module_args, task_vars)
         result.update(module_result)
         result.update(facts)
         result['changed'] = bool(module_result.get('changed')) or bool(facts['escrow_written'])

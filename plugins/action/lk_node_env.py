@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     split_task_args,
     SOURCE_ARGSPEC,
@@ -62,7 +63,7 @@ class ActionModule(ActionBase):
         elif params['key'] is not None:
             result.update(failed=True, msg='key is only used with mode=key_env; remove it for mode=%s.' % module_args.get('mode'))
             return result
-        module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        module_result = execute_module(self, MODULE, module_args, task_vars)
         result.update(module_result)
         if 'setting_mode' in module_result:
             # exit_json() put the file mode of `path` into `mode`; `mode` is documented as the setting mode.
