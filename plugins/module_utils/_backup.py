@@ -31,7 +31,8 @@ import tarfile
 import zlib
 
 from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql
-from ansible_collections.lookerops.encryption.plugins.module_utils._files import AtomicFile, fsync_dir
+from ansible_collections.lookerops.encryption.plugins.module_utils import _node_env
+from ansible_collections.lookerops.encryption.plugins.module_utils._files import AtomicFile, atomic_write, fsync_dir, is_atomic_temp_name
 
 TOOL_VERSION = 'lookerops.encryption backup 1'
 DEFAULT_EXCLUDES = ['.cache', 'log', '.tmp', '.snapshots', 'looker.jar', 'authorized_keys', 'dr-log', 'core']
@@ -81,10 +82,17 @@ def _under(path, roots):
     return False
 
 
-def walk_home(home, excludes, exclude_paths=None):
+def is_write_leftover(name, st):
+    """A regular file left by an interrupted atomic write (``.<name>.XXXXXXXX.tmp``): it may hold what its
+    destination holds (``lookerstart.cfg`` with LKR_MASTER_KEY_ENV, a key file), so no backup ever takes it."""
+    return stat.S_ISREG(st.st_mode) and is_atomic_temp_name(name)
+
+
+def walk_home(home, excludes, exclude_paths=None, skipped=None):
     """Yield ``(abs_path, rel_parts, lstat)`` for the home and every entry below it that the backup covers.
 
-    Sorted, depth-first, never follows symlinks; excluded directories are not descended into.
+    Sorted, depth-first, never follows symlinks; excluded directories are not descended into. Temp files
+    of interrupted atomic writes are never covered (their paths go into ``skipped`` when it is a list).
     """
     home = os.path.normpath(os.path.abspath(home))
     skip = _norm_paths(exclude_paths)
@@ -105,6 +113,10 @@ def walk_home(home, excludes, exclude_paths=None):
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISSOCK(st.st_mode):
                 continue  # like tar: sockets cannot be archived
+            if is_write_leftover(entry.name, st):
+                if skipped is not None:
+                    skipped.append(entry.path)
+                continue
             yield entry.path, rel, st
             if stat.S_ISDIR(st.st_mode):
                 subdirs.append((entry.path, rel))
@@ -291,7 +303,7 @@ def manifest_path_for(backup_path):
 # -- home archive -----------------------------------------------------------------------------------------
 
 
-def write_home_archive(home, dest, excludes, exclude_paths=None):
+def write_home_archive(home, dest, excludes, exclude_paths=None, skipped=None):
     """Stream the home into ``dest`` (.tar.gz, 0600, atomic). Returns (sha256, size, files, total_bytes)."""
     home = os.path.normpath(os.path.abspath(home))
     top = os.path.basename(home)
@@ -301,7 +313,7 @@ def write_home_archive(home, dest, excludes, exclude_paths=None):
         hasher = HashingWriter(handle.file)
         with gzip.GzipFile(filename='', mode='wb', fileobj=hasher, compresslevel=GZIP_LEVEL, mtime=0) as gz:
             with tarfile.open(fileobj=gz, mode='w|', format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
-                for path, rel, st in walk_home(home, excludes, exclude_paths):
+                for path, rel, st in walk_home(home, excludes, exclude_paths, skipped):
                     arcname = '/'.join([top] + rel)
                     try:
                         info = tar.gettarinfo(path, arcname=arcname)
@@ -443,12 +455,14 @@ class HomeBackup:
             return result
         ensure_dir(self.directory)
         created = utc_now()
+        skipped = []
         try:
-            sha, size, files, total = write_home_archive(self.home, self.path, self.excludes, self.exclude_paths)
+            sha, size, files, total = write_home_archive(self.home, self.path, self.excludes, self.exclude_paths, skipped)
         except OSError as exc:
             if not is_enospc(exc):
                 raise
             raise BackupError(disk_full_message(self.directory, self.path, free, needed)) from None
+        result['temp_files_left_out'] = skipped
         manifest = {
             'kind': 'looker-home', 'backup_id': self.backup_id, 'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
             'host': socket.gethostname(), 'name': self.name, 'source': self.home, 'excludes': self.excludes,
@@ -676,6 +690,84 @@ def _move(src, dst):
     os.rename(src, dst)
 
 
+_KEY_FILE_SETTING = re.compile(r"LKR_MASTER_KEY_FILE='([^']*)'")
+_KEY_ENV_LINE = re.compile(r'(?<![A-Za-z0-9_])LKR_MASTER_KEY_ENV=')
+KEY_ENV_REMOVED = '# LKR_MASTER_KEY_ENV removed by lookerops.encryption (lk_restore): the escrow holds the key\n'
+
+
+def _strip_cfg(cfg_path, check_mode):
+    """Remove the managed key settings block (and any other line setting LKR_MASTER_KEY_ENV) from a lookerstart.cfg.
+    Returns (what was removed or None, key file path the block named or None)."""
+    try:
+        st = os.lstat(cfg_path)
+    except FileNotFoundError:
+        return None, None
+    if not stat.S_ISREG(st.st_mode):
+        return None, None
+    with open(cfg_path, 'rb') as handle:
+        lines = handle.read().decode('utf-8', 'surrogateescape').splitlines(True)
+    key_file = None
+    removed = []
+    try:
+        start, end = _node_env.split_cfg(lines, cfg_path)
+    except _node_env.NodeEnvError:
+        start = end = None  # damaged markers: the key lines below still go
+    if start is not None:
+        match = _KEY_FILE_SETTING.search(''.join(lines[start:end]))
+        key_file = match.group(1) if match else None
+        lines = lines[:start] + lines[end:]
+        removed.append('managed key settings block')
+    kept = []
+    for line in lines:
+        if _KEY_ENV_LINE.search(line) and not line.lstrip().startswith('#'):
+            kept.append(KEY_ENV_REMOVED)
+            if 'other LKR_MASTER_KEY_ENV lines' not in removed:
+                removed.append('other LKR_MASTER_KEY_ENV lines')
+        else:
+            kept.append(line)
+    if not removed:
+        return None, key_file
+    if not check_mode:
+        atomic_write(cfg_path, ''.join(kept).encode('utf-8', 'surrogateescape'), mode=stat.S_IMODE(st.st_mode),
+                     uid=st.st_uid, gid=st.st_gid)
+    return '%s (%s)' % (os.path.basename(cfg_path), ', '.join(removed)), key_file
+
+
+def strip_key_material(copy, original_home, check_mode=False):
+    """A kept copy of a Looker home (``<home>.pre-restore-*``) loses its key settings: the managed block of its
+    lookerstart.cfg, the key file that block names when it lies inside the home, and the temp files interrupted
+    writes of either left. The escrow holds the key. Returns what was (in check mode: would be) removed,
+    relative to ``copy``; never reads a key."""
+    removed = []
+    cfg_path = os.path.join(copy, _node_env.CFG_NAME)
+    what, key_file = _strip_cfg(cfg_path, check_mode)
+    if what:
+        removed.append(what)
+    leftovers = [(copy, _node_env.CFG_NAME)]
+    if key_file and os.path.isabs(key_file) and _under(os.path.normpath(key_file), [original_home]):
+        in_copy = os.path.join(copy, os.path.relpath(os.path.normpath(key_file), original_home))
+        try:
+            if stat.S_ISREG(os.lstat(in_copy).st_mode):
+                if not check_mode:
+                    os.unlink(in_copy)
+                removed.append(os.path.relpath(in_copy, copy))
+        except FileNotFoundError:
+            pass
+        leftovers.append((os.path.dirname(in_copy), os.path.basename(in_copy)))
+    for directory, dest_name in leftovers:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(directory, name)
+            if is_atomic_temp_name(name, dest_name) and stat.S_ISREG(os.lstat(path).st_mode):
+                if not check_mode:
+                    os.unlink(path)
+                removed.append(os.path.relpath(path, copy))
+    return removed
+
+
 class HomeRestore:
     """Restore a Looker home from a verified archive; the old home is moved aside, never deleted."""
 
@@ -698,6 +790,8 @@ class HomeRestore:
         if os.path.lexists(aside):
             raise BackupError('%s already exists; wait a second and run again' % aside)
         if check_mode:
+            if os.path.isdir(self.home) and not os.path.islink(self.home):
+                result['aside_key_material_removed'] = strip_key_material(self.home, self.home, check_mode=True)
             return result
         parent = os.path.dirname(self.home)
         staging = os.path.join(parent, '.%s.restore-%s-%s' % (top, manifest.get('backup_id', 'unknown'), stamp))
@@ -716,6 +810,7 @@ class HomeRestore:
         fsync_dir(parent)
         if os.path.isdir(aside) and not os.path.islink(aside):
             result['kept_in_place'] = self._move_back_excluded(aside, excludes, exclude_paths)
+            result['aside_key_material_removed'] = strip_key_material(aside, self.home)
         return result
 
     def _move_back_excluded(self, aside, excludes, exclude_paths):
@@ -729,6 +824,8 @@ class HomeRestore:
                 entries = sorted(it, key=lambda e: e.name)
             for entry in entries:
                 rel = parts + [entry.name]
+                if is_write_leftover(entry.name, entry.stat(follow_symlinks=False)):
+                    continue  # stays aside, where strip_key_material() removes it
                 if is_excluded(rel, excludes) or _under(entry.path, [p for p in aside_paths if p]):
                     dst = os.path.join(self.home, *rel)
                     if os.path.lexists(dst):

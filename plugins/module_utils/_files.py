@@ -8,8 +8,29 @@ This is not a public API; it may change without notice.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import re
+import stat
 import tempfile
+
+# Temp names of AtomicFile: '.<name of the destination>.' + mkstemp's 8 random characters + '.tmp'.
+TEMP_SUFFIX = '.tmp'
+_TEMP_NAME = re.compile(r'^\.(?P<dest>.+)\.[a-z0-9_]{8}\.tmp$')
+
+
+def temp_prefix(dest):
+    """The name prefix of AtomicFile temp files for ``dest``."""
+    return '.%s.' % os.path.basename(dest)
+
+
+def is_atomic_temp_name(name, dest=None):
+    """True when ``name`` is an AtomicFile temp file name (for ``dest`` when given)."""
+    match = _TEMP_NAME.match(name)
+    if match is None:
+        return False
+    return dest is None or match.group('dest') == os.path.basename(dest)
 
 
 def fsync_dir(path):
@@ -19,6 +40,14 @@ def fsync_dir(path):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _lock_temp(fd):
+    """flock a new temp file for as long as it is open: remove_stale_temps() never takes a file that is being written."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # a file system without flock: the write itself still works
 
 
 class AtomicFile:
@@ -41,8 +70,9 @@ class AtomicFile:
         directory = os.path.dirname(os.path.abspath(self.dest))
         # mkstemp creates the file 0600 with O_EXCL; we narrow or set the mode on the fd before
         # writing a single byte.
-        fd, self.tmp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(self.dest), suffix='.tmp', dir=directory)
+        fd, self.tmp_path = tempfile.mkstemp(prefix=temp_prefix(self.dest), suffix=TEMP_SUFFIX, dir=directory)
         try:
+            _lock_temp(fd)
             os.fchmod(fd, self.mode & 0o600 if self.mode & 0o600 else 0o600)
             if self.uid != -1 or self.gid != -1:
                 os.fchown(fd, self.uid, self.gid)
@@ -92,3 +122,64 @@ def atomic_write(dest, data, mode=0o600, uid=-1, gid=-1):
     """Write ``data`` (bytes) to ``dest`` atomically with ``mode`` and owner from the first byte."""
     with AtomicFile(dest, mode=mode, uid=uid, gid=gid) as handle:
         handle.file.write(data)
+
+
+def _remove_if_abandoned(path, check_mode):
+    """Remove ``path`` when it is a regular file that no live AtomicFile holds (its flock is free). True if (would be) removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0))
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ELOOP):
+            return False
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a write is in progress right now
+        except OSError:
+            pass  # no flock on this file system: nothing tells a live writer apart (runs of one cluster are serialised)
+        if check_mode:
+            return True
+        try:
+            current = os.lstat(path)
+        except FileNotFoundError:
+            return False
+        if (current.st_dev, current.st_ino) != (st.st_dev, st.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(dest, check_mode=False):
+    """Remove temp files an interrupted atomic write of ``dest`` left next to it (they may hold what
+    ``dest`` holds, for example key material). Returns the sorted paths removed (in check mode: that
+    would be removed). Never reads their content."""
+    directory = os.path.dirname(os.path.abspath(dest))
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    for name in sorted(names):
+        if is_atomic_temp_name(name, dest):
+            path = os.path.join(directory, name)
+            if _remove_if_abandoned(path, check_mode):
+                removed.append(path)
+    if removed and not check_mode:
+        fsync_dir(directory)
+    return removed
+
+
+def report_stale_temps(module, result, removed):
+    """Put the removed temp files into a module result (``stale_temp_files_removed``) and warn about them."""
+    result['stale_temp_files_removed'] = list(removed)
+    if removed:
+        result['changed'] = True
+        module.warn('%s %d temporary file(s) that an interrupted write had left and that may hold key material: %s.'
+                    % ('Would remove' if module.check_mode else 'Removed', len(removed), ', '.join(removed)))

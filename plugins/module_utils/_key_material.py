@@ -19,7 +19,7 @@ import os
 import pwd
 import stat
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
+from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write, remove_stale_temps
 
 KEY_BYTES = 32
 KCV_PREFIX = 'kcv1:'
@@ -324,6 +324,13 @@ class CmkFileBackend:
         except OSError as exc:
             raise KeyMaterialError('Could not set %s to mode 0400 owned by %s:%s: %s. Looker refuses a key file that is not 0400; fix it by hand.'
                                    % (self.path, self.owner, self.group, exc.strerror)) from None
+
+    def remove_stale_temps(self):
+        """state=present: temp files an interrupted write of the key file left next to it (they may hold a key) go.
+        Returns their paths (in check mode: the paths that would go)."""
+        if self.state != 'present':
+            return []
+        return remove_stale_temps(self.path, check_mode=self.check_mode)
 
     def run(self):
         if self.state == 'validated':

@@ -10,7 +10,9 @@ Node-safe: standard library only. The block looks like design.md fixes it::
     # END lookerops.encryption
 
 Every other line of the file is kept byte for byte. No key text ever leaves this module except into
-the file itself (and the drop-in), both 0600.
+the file itself and, with a systemd drop-in and mode key_env, the drop-in's environment file (both
+0600). The drop-in itself never holds the key: systemd shows ``Environment=`` values to unprivileged
+users over D-Bus, so the key goes into an ``EnvironmentFile=`` (root, 0600) that only PID 1 reads.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 import shlex
 import stat
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
+from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write, remove_stale_temps
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import (
     KEY_FILE_MODE,
     KeyMaterialError,
@@ -38,6 +40,9 @@ CFG_NAME = 'lookerstart.cfg'
 CFG_MODE = 0o600
 DROPIN_MODE = 0o600
 DROPIN_DIR_MODE = 0o755
+DROPIN_ENV_FILE_MODE = 0o600
+# Variables whose value is secret: never in an Environment= line of a drop-in.
+SECRET_VARS = ('LKR_MASTER_KEY_ENV',)
 DEFAULT_AWS_CMK_EC = 'Looker_Encryption_Context'
 CONFLICT_VARS = ('LKR_MASTER_KEY_FILE', 'LKR_MASTER_KEY_ENV', 'LKR_AWS_CMK', 'LKR_AWS_CMK_EC')
 SETTING_MODES = ('key_file', 'key_env', 'aws_kms', 'absent')
@@ -95,9 +100,40 @@ def render_block(pairs):
     return [BEGIN + '\n', 'export ' + ' '.join('%s=%s' % (name, sh_quote(value)) for name, value in pairs) + '\n', END + '\n']
 
 
-def render_dropin(pairs):
+def dropin_env_file(dropin):
+    """The environment file that goes with a drop-in: ``<drop-in without .conf>.env`` beside it (systemd reads only
+    ``*.conf`` in a drop-in directory, so the file is never taken for a drop-in)."""
+    base = dropin[:-len('.conf')] if dropin.endswith('.conf') else dropin
+    return base + '.env'
+
+
+def split_secret(pairs):
+    """(plain pairs, secret pairs)."""
+    return [p for p in pairs if p[0] not in SECRET_VARS], [p for p in pairs if p[0] in SECRET_VARS]
+
+
+def render_env_file(pairs):
+    """Content of the drop-in's EnvironmentFile for the secret pairs ('' when there are none)."""
+    lines = []
+    for name, value in pairs:
+        if _SYSTEMD_BAD.search(value) or ' ' in value or "'" in value:
+            raise NodeEnvError('The value of %s cannot go into a systemd environment file (it has a quote, space, backslash or '
+                               'control character); do not use systemd_dropin with it.' % name)
+        lines.append('%s=%s\n' % (name, value))
+    return ''.join(lines)
+
+
+def render_dropin(pairs, env_file=None):
+    """Drop-in text: Environment= lines for the settings that are not secret, EnvironmentFile= for the others
+    (``env_file`` is needed when there are secret pairs). The text never holds a secret value."""
+    plain, secret = split_secret(pairs)
     lines = ['# Managed by lookerops.encryption; do not edit. Same settings as the managed block of lookerstart.cfg.', '[Service]']
-    lines.extend(systemd_value(name, value) for name, value in pairs)
+    lines.extend(systemd_value(name, value) for name, value in plain)
+    if secret:
+        if not env_file or not os.path.isabs(env_file) or _SYSTEMD_BAD.search(env_file) or ' ' in env_file:
+            raise NodeEnvError('The systemd environment file path %r must be absolute without spaces, quotes, backslashes or '
+                               'control characters; choose a simpler systemd_dropin path.' % (env_file,))
+        lines.append('EnvironmentFile=%s' % env_file.replace('%', '%%'))
     return '\n'.join(lines) + '\n'
 
 
@@ -360,17 +396,24 @@ class NodeEnvBackend:
             result['kcv'] = self.kcv
         return result
 
-    def _ensure_dropin(self):
-        path = self.systemd_dropin
+    def remove_stale_temps(self):
+        """Temp files that an interrupted write of lookerstart.cfg (or of the drop-in's environment file) left behind; they
+        may hold the key. Removed (in check mode: listed); returns their paths."""
+        removed = remove_stale_temps(self.path, check_mode=self.check_mode)
+        if self.systemd_dropin:
+            removed += remove_stale_temps(dropin_env_file(self.systemd_dropin), check_mode=self.check_mode)
+        return removed
+
+    def _ensure_file(self, path, content, mode):
+        """Write ``content`` to ``path`` (root's, ``mode``) unless it is there already; None content removes it. True on a change."""
         st = _file_meta(path)
-        if not self.pairs:
+        if content is None:
             if st is None:
                 return False
             if not self.check_mode:
                 os.unlink(path)
             return True
-        content = render_dropin(self.pairs).encode('utf-8')
-        if st is not None and stat.S_IMODE(st.st_mode) == DROPIN_MODE and st.st_uid == os.geteuid():
+        if st is not None and stat.S_IMODE(st.st_mode) == mode and st.st_uid == os.geteuid():
             with open(path, 'rb') as handle:
                 if handle.read() == content:
                     return False
@@ -378,5 +421,21 @@ class NodeEnvBackend:
             directory = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(directory):
                 os.makedirs(directory, DROPIN_DIR_MODE)
-            atomic_write(path, content, mode=DROPIN_MODE)
+            atomic_write(path, content, mode=mode)
         return True
+
+    def _ensure_dropin(self):
+        """The drop-in (never a secret in it) and, for secret settings, its environment file (0600). The environment file
+        is written before the drop-in that names it, and removed after it."""
+        path = self.systemd_dropin
+        env_file = dropin_env_file(path)
+        _plain, secret = split_secret(self.pairs)
+        env_content = render_env_file(secret).encode('utf-8') if secret else None
+        dropin_content = render_dropin(self.pairs, env_file).encode('utf-8') if self.pairs else None
+        changed = False
+        if env_content is not None:
+            changed = self._ensure_file(env_file, env_content, DROPIN_ENV_FILE_MODE) or changed
+        changed = self._ensure_file(path, dropin_content, DROPIN_MODE) or changed
+        if env_content is None:
+            changed = self._ensure_file(env_file, None, DROPIN_ENV_FILE_MODE) or changed
+        return changed

@@ -32,6 +32,9 @@ description:
     O(free_space_margin_mb); the module refuses when it is not enough.
   - A re-run with the same O(backup_id) finds the existing backup, verifies it against its manifest and reports no
     change. An existing backup that does not verify is never overwritten; the module fails and says what to do.
+  - A home backup never takes a temp file that an interrupted atomic write left (C(.<name>.XXXXXXXX.tmp), for example
+    C(.lookerstart.cfg.k2x9_q1a.tmp)): it may hold key material. This holds whatever O(excludes) says;
+    RV(temp_files_left_out) names them (the next run of the module that owns the file removes them).
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
@@ -148,6 +151,11 @@ files:
   description: Number of regular files in the home archive.
   returned: when what=home
   type: int
+temp_files_left_out:
+  description: Temp files of interrupted atomic writes that the home archive left out (they may hold key material).
+  returned: when what=home and an archive was written
+  type: list
+  elements: str
 objects:
   description: Numbers of tables, views, routines, triggers and events in the database when it was dumped.
   returned: when what=backend

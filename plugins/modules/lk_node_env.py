@@ -21,6 +21,13 @@ description:
     C(LKR_AWS_CMK_EC) is always written, also when it is Looker's default C(Looker_Encryption_Context), so the block states
     the whole setting.
   - O(mode=absent) removes the block (and the drop-in O(systemd_dropin) when given).
+  - Temp files that an interrupted write left next to C(lookerstart.cfg) (C(.lookerstart.cfg.XXXXXXXX.tmp)), or next to the
+    drop-in's environment file, may hold the key; they are removed first (not while another write holds them) and
+    RV(stale_temp_files_removed) and a warning name them.
+  - For O(mode=key_env) the action plugin sends the key only on the module's standard input (pipelining, whatever
+    C(pipelining) and C(ANSIBLE_KEEP_REMOTE_FILES) say), so it is never in a remote C(AnsiballZ_*) file; when the connection
+    cannot pipeline (C(become_method=su), a connection plugin without pipelining, an ssh tty requested, C(async)) the task
+    fails before anything is sent.
   - Values are single-quoted for C(/bin/sh). The file is created when missing and is C(0600) owned by O(owner) whenever the block
     exists (written through a temp file that has that mode and owner from the first byte).
   - Fails, naming the line numbers, when the file sets C(LKR_MASTER_KEY_FILE), C(LKR_MASTER_KEY_ENV), C(LKR_AWS_CMK) or
@@ -75,8 +82,12 @@ options:
   systemd_dropin:
     description:
       - Optional path of a systemd drop-in, for example C(/etc/systemd/system/looker.service.d/lookerops-encryption.conf),
-        written C(0600) (owned by root) with C(Environment=) lines for the same variables; removed with O(mode=absent).
-      - The caller reloads systemd when RV(daemon_reload_needed) is true.
+        written C(0600) (owned by root) with the same settings; removed with O(mode=absent).
+      - The drop-in never holds the key (systemd shows C(Environment=) values to unprivileged users over D-Bus). Settings that
+        are not secret (C(LKR_MASTER_KEY_FILE), C(AWS_REGION), C(LKR_AWS_CMK), C(LKR_AWS_CMK_EC)) are C(Environment=) lines;
+        for O(mode=key_env) the drop-in has C(EnvironmentFile=<drop-in path without .conf>.env) and that file, C(0600) owned by
+        root, holds C(LKR_MASTER_KEY_ENV). The environment file is removed when the mode no longer needs it.
+      - The caller reloads systemd when RV(daemon_reload_needed) is true (the C(lookerops.encryption.node_env) role does).
     type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -178,9 +189,15 @@ dropin_changed:
   returned: always
   type: bool
 daemon_reload_needed:
-  description: The drop-in changed; run C(systemctl daemon-reload) before restarting Looker.
+  description: The drop-in (or its environment file) changed; run C(systemctl daemon-reload) before restarting Looker.
   returned: always
   type: bool
+stale_temp_files_removed:
+  description: Temp files of an interrupted write that were removed (in check mode, would be removed). They count as a change.
+  returned: always
+  type: list
+  elements: str
+  sample: [/home/looker/looker/.lookerstart.cfg.3hx_0k2q.tmp]
 escrow_verified:
   description: For O(mode=key_env) with O(escrow=vault), the escrow was decrypted and checked.
   returned: when O(mode=key_env)
@@ -189,6 +206,7 @@ escrow_verified:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._files import report_stale_temps
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import DEFAULT_KEY_PATH, KeyMaterialError
 from ansible_collections.lookerops.encryption.plugins.module_utils._node_env import (
     DEFAULT_AWS_CMK_EC,
@@ -243,11 +261,13 @@ def main():
             replace=params['replace'],
             check_mode=module.check_mode,
         )
+        stale = backend.remove_stale_temps()
         result = backend.run()
     except (NodeEnvError, KeyMaterialError) as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:
         module.fail_json(msg='Cannot manage the key settings (%s): %s.' % (exc.filename or params['looker_home'], exc.strerror))
+    report_stale_temps(module, result, stale)
     if not module._diff:
         result.pop('diff', None)
     module.exit_json(**result)

@@ -18,7 +18,10 @@ description:
     root), the current home is renamed to C(<looker_home>.pre-restore-<backup_id>-<UTC timestamp>) and the restored
     tree takes its place. Paths the backup excluded (C(looker.jar), C(log), C(.tmp), ...) are then moved back from
     the renamed home, so they stay as they were. Nothing is deleted; whatever was replaced or removed stays in the
-    C(.pre-restore-) directory.
+    C(.pre-restore-) directory, except the key material (the escrow holds the key).
+  - The C(.pre-restore-) copy loses its key settings. The managed block of its C(lookerstart.cfg) goes, as does any other
+    line that sets C(LKR_MASTER_KEY_ENV), which becomes a comment. So do the key file that block names when the file lies
+    inside the home, and the temp files that interrupted writes of either left. RV(aside_key_material_removed) lists them.
   - With O(what=backend), the dump is fed to the database's own client (C(mariadb) or C(mysql)) into the configured
     database; every table, view, routine, trigger and event in the dump is dropped and recreated (tables that are not in
     the dump are left alone). The credentials reach the client only through a 0600 option file in a private 0700
@@ -113,6 +116,13 @@ files:
   description: Number of regular files restored.
   returned: when what=home
   type: int
+aside_key_material_removed:
+  description:
+    - What was removed from the C(.pre-restore-) copy (relative to it), in check mode what would be; see the description.
+  returned: when what=home and there was a previous home
+  type: list
+  elements: str
+  sample: ['lookerstart.cfg (managed key settings block)', '.lookerstart.cfg.k2x9_q1a.tmp']
 objects:
   description: Numbers of tables, views, routines, triggers and events in the database after the restore.
   returned: when what=backend

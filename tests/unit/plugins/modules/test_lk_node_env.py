@@ -67,10 +67,13 @@ def test_conflict_reported_by_module(home, capsys):
 
 def test_absent_removes_block_and_dropin(home, tmp_path, capsys):
     dropin = tmp_path / 'd' / 'x.conf'
+    env_file = tmp_path / 'd' / 'x.env'
     run_module(capsys, looker_home=str(home), mode='key_env', key=KEY, systemd_dropin=str(dropin))
-    assert KEY in dropin.read_text() and stat.S_IMODE(os.stat(dropin).st_mode) == 0o600
+    assert KEY not in dropin.read_text() and 'EnvironmentFile=%s\n' % env_file in dropin.read_text()
+    assert KEY in env_file.read_text() and stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
     result = run_module(capsys, looker_home=str(home), mode='absent', systemd_dropin=str(dropin))
     assert result['changed'] is True and result['daemon_reload_needed'] is True and not dropin.exists()
+    assert not env_file.exists()
     assert (home / 'lookerstart.cfg').read_text() == ''
 
 
