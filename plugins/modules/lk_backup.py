@@ -33,7 +33,7 @@ description:
   - A re-run with the same O(backup_id) finds the existing backup, verifies it against its manifest and reports no
     change. An existing backup that does not verify is never overwritten; the module fails and says what to do.
   - A home backup never takes a temp file that an interrupted atomic write left (C(.<name>.XXXXXXXX.tmp), for example
-    C(.lookerstart.cfg.k2x9_q1a.tmp)): it may hold key material. This holds whatever O(excludes) says;
+    C(.lookerstart.cfg.k2x9_q1a.tmp)), because it may hold key material. This holds whatever O(excludes) says;
     RV(temp_files_left_out) names them (the next run of the module that owns the file removes them).
 author:
   - lookerops.encryption contributors (@lookerops)

@@ -22,13 +22,13 @@ description:
     by key check value (KCV). Hosts running the task in parallel forks share a lock file next to the escrow, so exactly one
     of them generates the key and all use the same key.
   - The key travels to the node only inside the module payload as a C(no_log) argument, and that payload only on the module's
-    standard input: the action plugin pipelines this module whatever C(pipelining) and C(ANSIBLE_KEEP_REMOTE_FILES) say, so the
+    standard input. The action plugin pipelines this module whatever C(pipelining) and C(ANSIBLE_KEEP_REMOTE_FILES) say, so the
     key is never in a remote C(AnsiballZ_*) file. When the connection cannot pipeline (a connection plugin without pipelining,
     C(become_method=su), an ssh tty requested, C(async)) the task fails before anything is sent, naming the cause and the remedy.
-    The key never appears in argv, results, diffs or warnings.
+  - The key never appears in argv, results, diffs or warnings. Results carry only the KCV, C(kcv1:) plus the first 16 hex
+    digits of HMAC-SHA256(key, C(lookerops.encryption key check value v1)).
   - With O(state=present), temp files that an interrupted write of the key file left next to it (C(.<name>.XXXXXXXX.tmp))
-    are removed first (not while another write holds them); RV(stale_temp_files_removed) and a warning name them. Results carry only the KCV, C(kcv1:) plus the first 16 hex digits of
-    HMAC-SHA256(key, C(lookerops.encryption key check value v1)).
+    are removed first (not while another write holds them); RV(stale_temp_files_removed) and a warning name them.
   - An existing different key is never replaced unless O(on_different_key=replace). Replacing the CMK of an instance that has
     already been migrated to AES-256-GCM loses the instance; Looker's offline C(rekey) task is the way to change it.
   - Runs as root on the node (C(become=true)).

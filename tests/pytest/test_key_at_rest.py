@@ -17,7 +17,6 @@ import base64
 import json
 import os
 import subprocess
-import tarfile
 
 import pytest
 import yaml
