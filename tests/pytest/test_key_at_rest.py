@@ -198,3 +198,21 @@ def test_systemd_dropin_without_the_key_and_daemon_reload(bed_factory, tmp_path)
         for path in (fake, calls):
             if os.path.exists(path):
                 os.unlink(path)
+
+
+# --- a connection that cannot pipeline: refused in preflight, before any node is touched --------
+
+def test_become_su_is_refused_before_anything_is_sent(bed_factory, tmp_path):
+    bed = fresh(bed_factory, SINGLE)
+    before = bed.inspect()
+    controller = Controller(str(tmp_path / 'controller'))
+    proc = run_playbook(bed, 'migrate', controller, extra_vars={'ansible_become_method': 'su'})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    flat = ' '.join(out.split())
+    assert 'become method su cannot pipeline' in flat and 'become_method: sudo' in flat, out[-4000:]
+    assert 'changed: [' not in proc.stdout, proc.stdout[-4000:]
+    node = bed.nodes[0]
+    assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key'))
+    assert all(all_alive(bed).values()) and bed.inspect() == before
+    assert not [p for p in os.listdir(node.home) if p == '.deploying']
