@@ -117,7 +117,7 @@ class ActionModule(ActionBase):
         # A one-time pad seals the key in the module's reply (Ansible prints replies at -vvvv).
         pad = os.urandom(32)
         module_args['transport_pad'] = base64.b64encode(pad).decode('ascii')
-        module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        module_result = execute_module(self, MODULE, module_args, task_vars, secret_args=('transport_pad',))
         sealed = module_result.pop(RECOVERED_KEY_FIELD, None)
         key_text = None
         if sealed is not None:
