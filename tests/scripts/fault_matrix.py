@@ -326,10 +326,10 @@ def concurrent(ctx):
     results = []
     for proc in procs:
         try:
-            out, _ = proc.communicate(timeout=RUN_TIMEOUT)
+            out = proc.communicate(timeout=RUN_TIMEOUT)[0]
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            out, _ = proc.communicate()
+            out = proc.communicate()[0]
         ctx.outputs.append(out)
         results.append(Run(proc.returncode, out, time.monotonic() - started, False))
     winners = [r for r in results if r.rc == 0]
