@@ -77,10 +77,15 @@ class Run:  # pylint: disable=too-few-public-methods
 
     def reason(self):
         """The failure summary's ``reason:`` line, or ''."""
-        for line in self.out.splitlines():
+        lines = self.out.splitlines()
+        for i, line in enumerate(lines):
             match = re.search(r'"reason: (.*?)",?\s*$', line) or re.search(r'^\s*reason: (.*)$', line)
             if match:
-                return match.group(1).replace('\\"', '"')
+                reason = match.group(1)
+                # "Preflight found N problem(s); ...:" lists them on the next lines: keep the first.
+                if reason.endswith(':') and i + 1 < len(lines):
+                    reason += ' ' + lines[i + 1].strip().strip(',').strip('"')
+                return reason.replace('\\"', '"')
         return ''
 
     def ended(self):
@@ -473,9 +478,14 @@ def main(argv=None):
                 rows.append(run_fault(matrix, name, workdir))
                 for note in rows[-1]['notes']:
                     print('   ' + note, flush=True)
+                print_table(rows[-1:])
         finally:
-            matrix.close()
-    print_table(rows)
+            try:
+                matrix.close()
+            finally:
+                if len(rows) != len(names):
+                    print('interrupted after %d of %d faults' % (len(rows), len(names)), flush=True)
+                print_table(rows)
     if args.json:
         with open(args.json, 'w', encoding='utf-8') as handle:
             json.dump(rows, handle, indent=1)
