@@ -44,7 +44,8 @@ from e2e.runner import Controller, collections_path  # noqa: E402
 from test_e2e_migrate import CLUSTER, ArgvWatcher, fresh, scan_tree  # noqa: E402
 # pylint: enable=wrong-import-position
 
-RUN_TIMEOUT = 900
+# A run normally ends within two minutes here; one that outlives this hangs (and fails its row).
+RUN_TIMEOUT = 300
 KEY_FILE = os.path.join('.lookerops', 'cmk.key')
 KEY_ENV_RE = re.compile(rb"LKR_MASTER_KEY_ENV='([^']+)'")
 TASK_RE = re.compile(r'^TASK \[(?:[^\]:]+ : )?(.*)\] \*+\s*$')
@@ -72,8 +73,8 @@ class Matrix(BedFactory):
 class Run:  # pylint: disable=too-few-public-methods
     """One ansible-playbook migrate; ``.rc``, ``.out`` (stdout and stderr), ``.seconds``."""
 
-    def __init__(self, rc, out, seconds, killed):
-        self.rc, self.out, self.seconds, self.killed = rc, out, seconds, killed
+    def __init__(self, rc, out, seconds, killed, hung=False):
+        self.rc, self.out, self.seconds, self.killed, self.hung = rc, out, seconds, killed, hung
 
     def reason(self):
         """The failure summary's ``reason:`` line, or ''."""
@@ -92,6 +93,8 @@ class Run:  # pylint: disable=too-few-public-methods
         """How the run ended, from its exit code and failure summary."""
         if self.killed:
             return 'killed'
+        if self.hung:
+            return 'HUNG (no end after %d s, killed)' % RUN_TIMEOUT
         if self.rc == 0:
             return 'completed'
         if 'nothing was migrated; service restored' in self.out:
@@ -164,13 +167,14 @@ class Ctx:
         finally:
             timer.cancel()
             _kill_group(proc)
-        if proc.returncode == -signal.SIGKILL and not killed:
+        hung = proc.returncode == -signal.SIGKILL and not killed
+        if hung:
             self.notes.append('run killed after %ss (timeout)' % RUN_TIMEOUT)
         if at and not acted:
             self.notes.append('task "%s" never came: fault not injected' % at[0])
         out = ''.join(lines)
         self.outputs.append(out)
-        return Run(proc.returncode, out, time.monotonic() - started, killed)
+        return Run(proc.returncode, out, time.monotonic() - started, killed, hung)
 
     # -- checks -----------------------------------------------------------------------------------
 
