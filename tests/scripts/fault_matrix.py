@@ -257,9 +257,13 @@ def _kill_group(proc):
 
 
 def named(run, words):
-    """True when the run's output names every word (cause) and a remedy."""
-    remedy = ('run the playbook again', 'resume (after fixing the cause)', 'lookerops_run_id=', 'wait for')
-    return all(w in run.out for w in words) and any(r in run.out for r in remedy)
+    """True when the run's failure summary (the whole output of a run that passed) names every
+    word of the cause and a remedy. A run that printed no summary (hung, killed) names nothing."""
+    start = run.out.find('lookerops.encryption FAILED in phase')
+    text = run.out[start:] if start >= 0 else (run.out if run.rc == 0 else '')
+    remedy = ('run the playbook again', 'resume (after fixing the cause)', 'rollback -e lookerops_run_id=',
+              'One run per cluster at a time')
+    return bool(text) and all(w in text for w in words) and (run.rc == 0 or any(r in text for r in remedy))
 
 
 # -- the faults ----------------------------------------------------------------------------------
