@@ -76,6 +76,8 @@ class StandinNode:
         self.bin = os.path.join(self.root, 'bin')
         self.config = os.path.join(self.root, 'standin.json')
         self.port = free_port()
+        # Looker's API listens on 19999 by default: nodes sharing this host's network each need their own.
+        self.api_port = free_port()
         self.seen_pids = set()
         os.makedirs(self.bin, exist_ok=True)
         install_node(self.home, self.bin, self.config, sys.executable, release=release)
@@ -88,7 +90,7 @@ class StandinNode:
 
     def write_cfg(self, lookerargs='', extra=''):
         """lookerstart.cfg with this node's port."""
-        text = 'LOOKERPORT=%d\nLOOKERARGS="--port %d %s"\n%s\n' % (self.port, self.port, lookerargs, extra)
+        text = 'LOOKERPORT=%d\nLOOKERARGS="--port %d --api-port %d %s"\n%s\n' % (self.port, self.port, self.api_port, lookerargs, extra)
         with open(os.path.join(self.home, 'lookerstart.cfg'), 'w', encoding='utf-8') as handle:
             handle.write(text)
 
