@@ -79,6 +79,11 @@ class BedFactory:
             raise
         return bed
 
+    def hold(self):
+        """Hold the machine-wide bed lock without touching the beds: for tests that run Looker tasks on this host
+        (the nodes' host-wide scan for running Looker tasks would see them)."""
+        self._acquire()
+
     def exclusive(self):
         """Hold the machine-wide bed lock and down the current bed, for tests that make beds of their own."""
         self._acquire()

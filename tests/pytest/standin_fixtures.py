@@ -194,8 +194,12 @@ class StandinNode:
 
 
 @pytest.fixture
-def make_node(tmp_path):
-    """Factory of StandinNode objects, all killed by pid at teardown."""
+def make_node(tmp_path, request):
+    """Factory of StandinNode objects, all killed by pid at teardown.
+
+    Stand-in nodes run Looker tasks on this host, where the bed's nodes (which share the host's process table)
+    would see them: hold the machine-wide bed lock, as the bed tests do."""
+    request.getfixturevalue('bed_factory').hold()
     nodes = []
 
     def factory(name='node', **kwargs):

@@ -54,6 +54,8 @@ TASK_RE = re.compile(r'^TASK \[(?:[^\]:]+ : )?(.*)\] \*+\s*$')
 class Matrix(BedFactory):
     """The conftest bed factory, also able to use a lock its parent process already holds."""
 
+    outputs_dir = None
+
     def _acquire(self):
         if self._lock is not None:
             return
@@ -97,6 +99,8 @@ class Run:  # pylint: disable=too-few-public-methods
             return 'HUNG (no end after %d s, killed)' % RUN_TIMEOUT
         if self.rc == 0:
             return 'completed'
+        if re.search(r'nothing was migrated; service restored on .* but not on ', self.out):
+            return 'service restored in part'
         if 'nothing was migrated; service restored' in self.out:
             return 'service restored'
         match = re.search(r'FAILED in phase (\w+)', self.out)
@@ -174,7 +178,16 @@ class Ctx:
             self.notes.append('task "%s" never came: fault not injected' % at[0])
         out = ''.join(lines)
         self.outputs.append(out)
+        self.save_output(out)
         return Run(proc.returncode, out, time.monotonic() - started, killed, hung)
+
+    def save_output(self, out):
+        """With --outputs DIR: the whole output of each run, as <fault>-<n>.log (0600: it is checked for key bytes)."""
+        if not self.matrix.outputs_dir:
+            return
+        path = os.path.join(self.matrix.outputs_dir, '%s-%d.log' % (self.name, len(self.outputs)))
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w', encoding='utf-8') as handle:
+            handle.write(out)
 
     # -- checks -----------------------------------------------------------------------------------
 
@@ -262,7 +275,7 @@ def named(run, words):
     start = run.out.find('lookerops.encryption FAILED in phase')
     text = run.out[start:] if start >= 0 else (run.out if run.rc == 0 else '')
     remedy = ('run the playbook again', 'resume (after fixing the cause)', 'rollback -e lookerops_run_id=',
-              'One run per cluster at a time')
+              'One run per cluster at a time', 'lookerops.encryption.migrate -e lookerops_run_id=')
     return bool(text) and all(w in text for w in words) and (run.rc == 0 or any(r in text for r in remedy))
 
 
@@ -344,6 +357,7 @@ def concurrent(ctx):
             _kill_group(proc)
             out = proc.communicate()[0]
         ctx.outputs.append(out)
+        ctx.save_output(out)
         results.append(Run(proc.returncode, out, time.monotonic() - started, False))
     winners = [r for r in results if r.rc == 0]
     losers = [r for r in results if r.rc != 0]
@@ -374,7 +388,8 @@ FAULTS = {
     'unreachable-before-stop': (CLUSTER, preflight_refusal(lambda b: b.cut_link(3), lambda b: b.restore_link(3),
                                                            ['looker3', 'unreachable'], extra={'lookerops_reach_timeout': 10})),
     'unreachable-after-stop': (CLUSTER, mid_run('Backup | Back up the Looker home', lambda b: b.cut_link(3),
-                                                lambda b: b.restore_link(3), ['looker3'])),
+                                                lambda b: b.restore_link(3), ['looker3', 'resume'],
+                                                ends=('stopped', 'service restored in part'))),
     'unreachable-during-start': (CLUSTER, mid_run('Start | Start the other nodes', lambda b: b.cut_link(3),
                                                   lambda b: b.restore_link(3), ['looker3'])),
     'sshd-killed-during-backup': (CLUSTER, mid_run('Backup | Back up the Looker home', lambda b: b.stop_sshd(2),
@@ -467,6 +482,7 @@ def main(argv=None):
     parser.add_argument('--list', action='store_true', help='list the faults and exit')
     parser.add_argument('--only', action='append', default=[], metavar='NAME', help='run this fault (repeatable)')
     parser.add_argument('--json', metavar='FILE', help='also write the rows as JSON to FILE')
+    parser.add_argument('--outputs', metavar='DIR', help='keep the whole output of every run in DIR')
     args = parser.parse_args(argv)
     if args.list:
         print('\n'.join(FAULTS))
@@ -478,6 +494,9 @@ def main(argv=None):
     os.environ.setdefault('AWS_EC2_METADATA_DISABLED', 'true')
     signal.signal(signal.SIGTERM, _interrupt)
     matrix = Matrix()
+    matrix.outputs_dir = args.outputs
+    if args.outputs:
+        os.makedirs(args.outputs, mode=0o700, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix='lookerops-fault-matrix-') as workdir:
         try:
