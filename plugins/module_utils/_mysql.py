@@ -839,6 +839,16 @@ def data_bytes(conn, database):
         return int(cur.fetchone()[0])
 
 
+def backend_info(cfg):
+    """What the backend database holds, read-only: server version, object counts and table data bytes."""
+    with connect(cfg) as conn:
+        version = server_version(conn)
+        objects = object_counts(conn, cfg.database)
+        size = data_bytes(conn, cfg.database)
+    return {'backend': cfg.to_result(), 'server_version': version, 'objects': objects, 'data_bytes': size,
+            'empty': not any(objects.values())}
+
+
 # -- where the backend of a node is configured -----------------------------------------------------
 
 

@@ -108,3 +108,45 @@ def test_preflight_refuses_when_the_node_has_no_dump_client(bed_factory, tmp_pat
         assert fragment in out, (fragment, out[-4000:])
     assert 'changed: [' not in proc.stdout
     assert all_alive(bed) and bed.inspect() == before_data and canonical(bed) == before
+
+
+def test_new_install_on_mysql_with_data_is_refused_then_an_empty_database_is_installed(bed_factory, tmp_path):
+    # A single node configured by LOOKER_DB, whose database is not called looker and holds Looker's data.
+    bed = fresh(bed_factory, BEDS['single-looker-db'])
+    node = bed.nodes[0]
+    database = bed.backend_database
+    before = canonical(bed)
+    proc = run_playbook(bed, 'new_install', Controller(str(tmp_path / 'c1')))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-6000:]
+    assert 'looker1: this is not a new instance: its MySQL backend %s@' % database in out, out[-6000:]
+    assert 'lookerops.encryption.migrate' in out and bed.mariadb.password not in out
+    assert canonical(bed) == before and all_alive(bed)
+    assert not os.path.exists(os.path.join(node.home, '.lookerops-encryption.json'))
+
+    # The same node before its first start on an empty database: new_install goes ahead.
+    bed.set_watchdog(node.name, False)
+    node.looker('stop', timeout=60)
+    conn = bed.mariadb.connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute('SET FOREIGN_KEY_CHECKS = 0')
+            for kind, sql in (('VIEW', "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s"),
+                              ('TABLE', "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+                                        "AND TABLE_TYPE = 'BASE TABLE'"),
+                              ('PROCEDURE', "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
+                                            "AND ROUTINE_TYPE = 'PROCEDURE'"),
+                              ('FUNCTION', "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
+                                           "AND ROUTINE_TYPE = 'FUNCTION'"),
+                              ('EVENT', "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s")):
+                cur.execute(sql, (database,))
+                for (name,) in cur.fetchall():
+                    cur.execute('DROP %s `%s`' % (kind, name))
+    finally:
+        conn.close()
+    proc = run_playbook(bed, 'new_install', Controller(str(tmp_path / 'c2')))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    after = bed.inspect()
+    assert after['scheme'] == 'gcm' and after['legacy'] == 0
+    assert all_alive(bed)

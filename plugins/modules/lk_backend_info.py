@@ -1,0 +1,87 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: lk_backend_info
+short_description: Read what a Looker MySQL backend database holds
+version_added: 1.0.0
+description:
+  - Connects to the Looker backend database (MySQL) with PyMySQL and reports the server version, how many tables,
+    views, routines, triggers and events the database holds, and the bytes of table data.
+  - Used before C(new_install) to prove that the database holds no Looker data yet (an instance with data is moved to
+    AES-256-GCM by the migration, which backs it up first).
+  - Reads only; changes nothing.
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - lookerops.encryption.mysql_backend
+attributes:
+  check_mode:
+    support: full
+    details: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+requirements:
+  - PyMySQL on the host the module runs on
+'''
+
+EXAMPLES = r'''
+- name: Does the backend hold data yet?
+  lookerops.encryption.lk_backend_info:
+    backend:
+      creds_file: /home/looker/looker/looker-db.yml
+  register: backend_info
+'''
+
+RETURN = r'''
+backend:
+  description: Where the database is (host, port, database, user; never the password).
+  returned: success
+  type: dict
+server_version:
+  description: The server's version string.
+  returned: success
+  type: str
+objects:
+  description: Numbers of C(tables), C(views), C(routines), C(triggers) and C(events) in the database.
+  returned: success
+  type: dict
+data_bytes:
+  description: Bytes of table data (C(information_schema.TABLES.DATA_LENGTH)).
+  returned: success
+  type: int
+empty:
+  description: True when the database holds no table, view, routine, trigger or event.
+  returned: success
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
+    BackendConfig, BackendError, backend_argument_spec, backend_info,
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=backend_argument_spec(), supports_check_mode=True, required_one_of=[('backend',)])
+    try:
+        cfg = BackendConfig.from_params(module.params['backend'], read_looker_db=read_looker_db)
+        result = backend_info(cfg)
+    except BackendError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()
