@@ -490,3 +490,21 @@ def test_lk_backup_and_lk_restore_backend_through_ansible(mariadb, cfg, tmp_path
     assert proc.returncode == 0 and out['changed'] and out['key_check_value'] == 'legacy', proc.stdout
     assert mariadb.canonical_dump('looker') == before
     assert cfg.password not in proc.stdout + proc.stderr
+
+
+def test_lk_backend_info_counts_what_the_database_holds(mariadb, cfg):
+    backend = {'host': cfg.host, 'port': cfg.port, 'user': cfg.user, 'password': cfg.password, 'database': 'looker'}
+    res, proc = _ansible('lk_backend_info', {'backend': backend}, check=True)
+    assert proc.returncode == 0 and not res['changed'], proc.stdout
+    assert res['empty'] and res['objects'] == {'tables': 0, 'views': 0, 'routines': 0, 'triggers': 0, 'events': 0}
+    assert res['backend']['database'] == 'looker' and cfg.password not in json.dumps(res) + proc.stdout + proc.stderr
+    _rich(mariadb, cfg)
+    res, proc = _ansible('lk_backend_info', {'backend': backend})
+    assert proc.returncode == 0 and not res['empty'], proc.stdout
+    objects = res['objects']
+    assert objects['tables'] >= 4 and objects['views'] >= 1 and objects['triggers'] >= 1 and objects['routines'] >= 1
+    assert res['data_bytes'] > 0 and res['server_version']
+    # A wrong password: a message that names the server and what to check, never the password.
+    res, proc = _ansible('lk_backend_info', {'backend': dict(backend, password='not-the-password')})
+    assert proc.returncode != 0 and 'cannot connect to the Looker backend database' in res['msg']
+    assert '%s:%s' % (cfg.host, cfg.port) in res['msg'] and 'not-the-password' not in res['msg'], res

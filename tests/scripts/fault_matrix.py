@@ -287,7 +287,7 @@ def resume_after(ctx, first, undo):
     """Undo the fault; when the first run left nodes down, resume with the same run id."""
     undo()
     if first.ended() in ('completed', 'service restored', 'refused in preflight'):
-        return first.ended(), first.ended() == 'completed'
+        return first.ended(), True  # nothing left to resume: the state check says whether it was right
     second = ctx.run()
     ctx.notes.append('resume rc %s' % second.rc)
     return '%s -> resumed: %s' % (first.ended(), second.ended()), second.rc == 0
@@ -395,6 +395,9 @@ FAULTS = {
     'sshd-killed-during-backup': (CLUSTER, mid_run('Backup | Back up the Looker home', lambda b: b.stop_sshd(2),
                                                    lambda b: b.start_sshd(2), ['looker2'],
                                                    ends=('stopped', 'completed', 'service restored'))),
+    'backup-disk-fills-on-one-node': (CLUSTER, mid_run('Backup | Back up the Looker home', lambda b: b.fill_backup_fs(2),
+                                                       lambda b: b.unfill_backup_fs(2), ['looker2', 'free space'],
+                                                       ends=('service restored',))),
     'backup-full-one-node': (CLUSTER, preflight_refusal(lambda b: b.fill_backup_fs(2), lambda b: b.unfill_backup_fs(2),
                                                         ['looker2', 'not enough free space'])),
     'backup-shared-too-small': (dict(CLUSTER, name='e2e-sharedfs', shared_backup_fs=True, backup_fs_mb=100), preflight_refusal(
