@@ -74,7 +74,9 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import
 
 
 def main():
-    module = AnsibleModule(argument_spec=backend_argument_spec(), supports_check_mode=True, required_one_of=[('backend',)])
+    module = AnsibleModule(argument_spec=backend_argument_spec(), supports_check_mode=True)
+    if not module.params['backend']:
+        module.fail_json(msg='backend is required: the Looker backend database to read (see the module documentation).')
     try:
         cfg = BackendConfig.from_params(module.params['backend'], read_looker_db=read_looker_db)
         result = backend_info(cfg)

@@ -23,8 +23,8 @@ def test_list_names_every_fault_of_the_issue():
     for phase in ('stop', 'backup', 'cmk', 'node_env', 'migrate', 'start'):
         assert 'sigkill-in-' + phase in out
     for name in list(CHEAP) + ['unreachable-after-stop', 'unreachable-during-start', 'sshd-killed-during-backup',
-                         'backup-shared-too-small', 'backend-down-during-backup', 'migration-crash-midway',
-                         'escrow-missing', 'second-concurrent-run', 'clock-10-minutes-off']:
+                               'backup-shared-too-small', 'backend-down-during-backup', 'migration-crash-midway',
+                               'escrow-missing', 'second-concurrent-run', 'clock-10-minutes-off']:
         assert name in out
 
 
