@@ -311,7 +311,8 @@ def write_home_archive(home, dest, excludes, exclude_paths=None, skipped=None):
     total = 0
     with AtomicFile(dest, mode=0o600) as handle:
         hasher = HashingWriter(handle.file)
-        with gzip.GzipFile(filename='', mode='wb', fileobj=hasher, compresslevel=GZIP_LEVEL, mtime=0) as gz:
+        # Compressed on every core (as pigz does), while this thread reads the files and hashes the output.
+        with ParallelGzipWriter(hasher) as gz:
             with tarfile.open(fileobj=gz, mode='w|', format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
                 for path, rel, st in walk_home(home, excludes, exclude_paths, skipped):
                     arcname = '/'.join([top] + rel)
