@@ -15,7 +15,7 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import RECOVERED_KEY_FIELD
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import RECOVERED_KEY_FIELD
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     split_task_args,

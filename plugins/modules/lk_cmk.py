@@ -232,7 +232,9 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._key_material
     CmkFileBackend,
     KeyMaterialError,
 )
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode, recover_key, run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import recover_key
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
 
 
 def argument_spec():

@@ -77,12 +77,8 @@ fence:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    fence_op,
-    node_argument_spec,
-    node_from_params,
-    run_operation,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_argument_spec, node_from_params
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import fence_op, run_operation
 
 
 def main():

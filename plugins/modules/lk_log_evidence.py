@@ -92,12 +92,8 @@ lines_since:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    log_evidence,
-    node_argument_spec,
-    node_from_params,
-    run_operation,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_argument_spec, node_from_params
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import log_evidence, run_operation
 
 
 def main():

@@ -155,12 +155,9 @@ pid:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    migrate_encryption,
-    node_argument_spec,
-    node_from_params,
-    run_operation,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import migrate_encryption
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_argument_spec, node_from_params
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
 
 
 def main():

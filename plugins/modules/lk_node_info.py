@@ -209,13 +209,9 @@ marker:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    LookerNodeError,
-    OperationFailed,
-    node_info,
-    node_argument_spec,
-    node_from_params,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_argument_spec, node_from_params
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import node_info
 
 
 def main():

@@ -94,12 +94,8 @@ evidence:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    node_argument_spec,
-    node_from_params,
-    run_operation,
-    start_node,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_argument_spec, node_from_params
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation, start_node
 
 
 def main():

@@ -148,13 +148,9 @@ backend_seconds:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    LookerNodeError,
-    OperationFailed,
-    node_argument_spec,
-    node_from_params,
-    stop_node,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_argument_spec, node_from_params
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import stop_node
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
     BackendConfig,
     BackendError,
@@ -168,9 +164,9 @@ def wait_backend_sessions(node, params, timeout, interval=1.0):
     """Poll the backend until no session of its user from client_host remains; (sessions, seconds)."""
     backend = dict(params['backend'])
     if not (backend.get('creds_file') or backend.get('looker_db') or backend.get('host')):
-        backend['creds_file'] = node.settings()['creds_file']
+        backend['creds_file'] = node.config.settings()['creds_file']
         if not backend['creds_file']:
-            backend['looker_db'] = node.looker_db()
+            backend['looker_db'] = node.config.looker_db()
     cfg = BackendConfig.from_params(backend)
     t0 = time.monotonic()
     with connect(cfg) as conn:
