@@ -13,6 +13,8 @@ This is not a public API; it may change without notice. Standard library only: i
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_fence import Fence, supervisors
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerHome
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_http import probe_alive
@@ -80,6 +82,14 @@ def node_argument_spec():
 def node_from_params(params):
     return LookerNode(params['looker_home'], params['looker_user'], java=params.get('java') or 'java',
                       port=params.get('looker_port'), path=params.get('looker_path'))
+
+
+def node_module(options, **kwargs):
+    """(AnsibleModule, LookerNode) of an lk_* node module: the node options plus ``options``, check mode supported."""
+    argument_spec = node_argument_spec()
+    argument_spec.update(options)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **kwargs)
+    return module, node_from_params(module.params)
 
 
 def read_looker_db(home, user):

@@ -8,12 +8,16 @@ This is not a public API; it may change without notice. Standard library only: i
 
 from __future__ import annotations
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._files import report_stale_temps
+
 
 def run_call(module, call, errors, os_error=None, **fail_extra):
     """Run ``call()`` and ``exit_json`` with the dict it returns.
 
     An exception of ``errors`` fails the module with its text (and, when it carries a ``result`` dict, that evidence);
-    an OSError fails with ``os_error % strerror`` when ``os_error`` is given. ``fail_extra`` goes with every failure.
+    an OSError fails with ``'<os_error>: <strerror>.'`` when ``os_error`` (what could not be done) is given, or with
+    ``os_error(exc)`` when it is a function.
+    ``fail_extra`` goes with every failure.
     """
     try:
         result = call()
@@ -22,5 +26,16 @@ def run_call(module, call, errors, os_error=None, **fail_extra):
     except OSError as exc:
         if os_error is None:
             raise
-        module.fail_json(msg=os_error % exc.strerror, **fail_extra)
+        module.fail_json(msg=os_error(exc) if callable(os_error) else '%s: %s.' % (os_error, exc.strerror), **fail_extra)
     module.exit_json(**result)
+
+
+def run_file_backend(module, backend):
+    """Run a backend that writes key material (``remove_stale_temps()``, then ``run()``): its result, with the stale
+    temporary files it removed reported, and its diff only in diff mode."""
+    stale = backend.remove_stale_temps()
+    result = backend.run()
+    report_stale_temps(module, result, stale)
+    if not module._diff:
+        result.pop('diff', None)
+    return result
