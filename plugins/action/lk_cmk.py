@@ -20,9 +20,7 @@ from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transpor
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     split_task_args,
     SOURCE_ARGSPEC,
-    CmkSourceError,
-    loaded_vault_secrets,
-    resolve_cmk,
+    resolve_task_cmk,
 )
 
 MODULE = 'lookerops.encryption.lk_cmk'
@@ -57,8 +55,8 @@ class ActionModule(ActionBase):
             source = None
         else:
             # state=validated never writes anything, not even the escrow.
-            source, error = self._resolve(params, params['key'], params['generate'] and state == 'present',
-                                          check_mode or state == 'validated', key_file=params['controller_key_file'])
+            source, error = resolve_task_cmk(params, self._loader, params['key'], params['generate'] and state == 'present',
+                                             check_mode or state == 'validated', key_file=params['controller_key_file'])
             if error:
                 result.update(failed=True, msg=error)
                 return result
@@ -125,7 +123,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg='The key read from the node does not have the key check value the node reported (%s, expected %s); '
                                            'nothing was escrowed. Run again.' % (module_result.get('kcv'), expected_kcv))
             return result
-        source, error = self._resolve(params, key_text, False, check_mode)
+        source, error = resolve_task_cmk(params, self._loader, key_text, False, check_mode)
         key_text = None
         if error:
             result.update(failed=True, msg=error)
@@ -133,23 +131,3 @@ class ActionModule(ActionBase):
         result.update(source.facts())
         result.update(recovered=True, source=module_result.get('source'), changed=bool(source.escrow_written))
         return result
-
-    def _resolve(self, params, key, generate, check_mode, key_file=None):
-        """(source, None) of resolve_cmk with the task's escrow options, or (None, message) when it cannot."""
-        try:
-            return resolve_cmk(
-                key=key,
-                escrow=params['escrow'],
-                escrow_path=params['escrow_path'],
-                escrow_vault_id=params['escrow_vault_id'],
-                escrow_waiver=params['escrow_waiver'],
-                key_file=key_file,
-                escrow_aws=params['escrow_aws'],
-                secrets=loaded_vault_secrets(self._loader),
-                generate=generate,
-                check_mode=check_mode,
-            ), None
-        except (CmkSourceError, KeyMaterialError) as exc:
-            return None, str(exc)
-        except OSError as exc:
-            return None, 'Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror)
