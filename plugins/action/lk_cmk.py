@@ -15,14 +15,12 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import RECOVERED_KEY_FIELD
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import RECOVERED_KEY_FIELD
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     split_task_args,
     SOURCE_ARGSPEC,
-    CmkSourceError,
-    loaded_vault_secrets,
-    resolve_cmk,
+    resolve_task_cmk,
 )
 
 MODULE = 'lookerops.encryption.lk_cmk'
@@ -53,29 +51,15 @@ class ActionModule(ActionBase):
         if state == 'recovered':
             return self._recover(result, module_args, params, expected_kcv, check_mode, task_vars)
 
-        try:
-            if state == 'validated' and expected_kcv is not None and params['key'] is None:
-                source = None
-            else:
-                source = resolve_cmk(
-                    key=params['key'],
-                    escrow=params['escrow'],
-                    escrow_path=params['escrow_path'],
-                    escrow_vault_id=params['escrow_vault_id'],
-                    escrow_waiver=params['escrow_waiver'],
-                    key_file=params['controller_key_file'],
-                    escrow_aws=params['escrow_aws'],
-                    secrets=loaded_vault_secrets(self._loader),
-                    generate=params['generate'] and state == 'present',
-                    # state=validated never writes anything, not even the escrow.
-                    check_mode=check_mode or state == 'validated',
-                )
-        except (CmkSourceError, KeyMaterialError) as exc:
-            result.update(failed=True, msg=str(exc))
-            return result
-        except OSError as exc:
-            result.update(failed=True, msg='Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror))
-            return result
+        if state == 'validated' and expected_kcv is not None and params['key'] is None:
+            source = None
+        else:
+            # state=validated never writes anything, not even the escrow.
+            source, error = resolve_task_cmk(params, self._loader, params['key'], params['generate'] and state == 'present',
+                                             check_mode or state == 'validated', key_file=params['controller_key_file'])
+            if error:
+                result.update(failed=True, msg=error)
+                return result
 
         facts = {}
         if source is not None:
@@ -131,29 +115,19 @@ class ActionModule(ActionBase):
             result.setdefault('msg', 'The node returned no key.')
             return result
         try:
-            if kcv_of_text(key_text) != module_result.get('kcv') or (expected_kcv is not None and module_result.get('kcv') != expected_kcv):
-                result.update(failed=True, msg='The key read from the node does not have the key check value the node reported (%s, expected %s); '
-                                               'nothing was escrowed. Run again.' % (module_result.get('kcv'), expected_kcv))
-                return result
-            source = resolve_cmk(
-                key=key_text,
-                escrow=params['escrow'],
-                escrow_path=params['escrow_path'],
-                escrow_vault_id=params['escrow_vault_id'],
-                escrow_waiver=params['escrow_waiver'],
-                escrow_aws=params['escrow_aws'],
-                secrets=loaded_vault_secrets(self._loader),
-                generate=False,
-                check_mode=check_mode,
-            )
-        except (CmkSourceError, KeyMaterialError) as exc:
+            matches = kcv_of_text(key_text) == module_result.get('kcv') and expected_kcv in (None, module_result.get('kcv'))
+        except KeyMaterialError as exc:
             result.update(failed=True, msg=str(exc))
             return result
-        except OSError as exc:
-            result.update(failed=True, msg='Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror))
+        if not matches:
+            result.update(failed=True, msg='The key read from the node does not have the key check value the node reported (%s, expected %s); '
+                                           'nothing was escrowed. Run again.' % (module_result.get('kcv'), expected_kcv))
             return result
-        finally:
-            key_text = None
+        source, error = resolve_task_cmk(params, self._loader, key_text, False, check_mode)
+        key_text = None
+        if error:
+            result.update(failed=True, msg=error)
+            return result
         result.update(source.facts())
         result.update(recovered=True, source=module_result.get('source'), changed=bool(source.escrow_written))
         return result

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     split_task_args,
     SOURCE_ARGSPEC,
-    CmkSourceError,
-    loaded_vault_secrets,
-    resolve_cmk,
+    resolve_task_cmk,
 )
 
 MODULE = 'lookerops.encryption.lk_node_env'
@@ -34,24 +31,10 @@ class ActionModule(ActionBase):
             return result
         facts = {}
         if module_args.get('mode') == 'key_env':
-            try:
-                source = resolve_cmk(
-                    key=params['key'],
-                    escrow=params['escrow'],
-                    escrow_path=params['escrow_path'],
-                    escrow_vault_id=params['escrow_vault_id'],
-                    escrow_waiver=params['escrow_waiver'],
-                    key_file=params['controller_key_file'],
-                    escrow_aws=params['escrow_aws'],
-                    secrets=loaded_vault_secrets(self._loader),
-                    generate=False,
-                    check_mode=bool(self._task.check_mode),
-                )
-            except (CmkSourceError, KeyMaterialError) as exc:
-                result.update(failed=True, msg=str(exc))
-                return result
-            except OSError as exc:
-                result.update(failed=True, msg='Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror))
+            source, error = resolve_task_cmk(params, self._loader, params['key'], False, bool(self._task.check_mode),
+                                             key_file=params['controller_key_file'])
+            if error:
+                result.update(failed=True, msg=error)
                 return result
             expected = module_args.get('expected_kcv')
             if expected is not None and expected != source.kcv:

@@ -33,6 +33,7 @@ import zlib
 from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql
 from ansible_collections.lookerops.encryption.plugins.module_utils import _node_env
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import AtomicFile, atomic_write, fsync_dir, is_atomic_temp_name
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import pid_alive, read_pid_file
 
 TOOL_VERSION = 'lookerops.encryption backup 1'
 DEFAULT_EXCLUDES = ['.cache', 'log', '.tmp', '.snapshots', 'looker.jar', 'authorized_keys', 'dr-log', 'core']
@@ -626,20 +627,13 @@ class _NullWriter:
 
 
 def looker_pid_alive(home):
-    """The pid in ``<home>/.tmp/looker.pid`` when that process is alive, else None."""
-    try:
-        with open(os.path.join(home, '.tmp', 'looker.pid'), 'rb') as handle:
-            pid = int(handle.read().strip() or b'0')
-    except (OSError, ValueError):
-        return None
-    if pid <= 0:
-        return None
-    try:
-        with open('/proc/%d/stat' % pid, 'rb') as handle:
-            state = handle.read().rsplit(b')', 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return None
-    return None if state in (b'Z', b'X') else pid
+    """The pid in ``<home>/.tmp/looker.pid`` when that process is alive, else None.
+
+    Any live process counts here, not only one running looker.jar (``pid_alive``'s ``looker_only=False``): a
+    restore under a live Looker loses data, so a pid file naming some other live process refuses it too.
+    """
+    pid = read_pid_file(os.path.join(home, '.tmp', 'looker.pid'))
+    return pid if pid_alive(pid, looker_only=False) else None
 
 
 def refuse_if_running(home):

@@ -68,6 +68,7 @@ empty:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
+from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
     BackendConfig, BackendError, backend_argument_spec, backend_info,
 )
@@ -77,12 +78,8 @@ def main():
     module = AnsibleModule(argument_spec=backend_argument_spec(), supports_check_mode=True)
     if not module.params['backend']:
         module.fail_json(msg='backend is required: the Looker backend database to read (see the module documentation).')
-    try:
-        cfg = BackendConfig.from_params(module.params['backend'], read_looker_db=read_looker_db)
-        result = backend_info(cfg)
-    except BackendError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **result)
+    run_call(module, lambda: dict(backend_info(BackendConfig.from_params(module.params['backend'], read_looker_db=read_looker_db)),
+                                  changed=False), BackendError)
 
 
 if __name__ == '__main__':

@@ -77,6 +77,7 @@ free_bytes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup import BackupError, probe_step
+from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
 
 
 def main():
@@ -90,13 +91,9 @@ def main():
         supports_check_mode=False,
     )
     params = module.params
-    try:
-        result = probe_step(params['dest_dir'], params['token'], params['name'], params['step'])
-    except BackupError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg='Cannot probe the backup filesystem at %s: %s.' % (params['dest_dir'], exc.strerror))
-    module.exit_json(changed=params['step'] != 'list', **result)
+    run_call(module, lambda: dict(probe_step(params['dest_dir'], params['token'], params['name'], params['step']),
+                                  changed=params['step'] != 'list'),
+             BackupError, os_error='Cannot probe the backup filesystem at %s' % params['dest_dir'])
 
 
 if __name__ == '__main__':

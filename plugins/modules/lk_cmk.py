@@ -226,13 +226,15 @@ stale_temp_files_removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._files import report_stale_temps
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import (
     DEFAULT_KEY_PATH,
     CmkFileBackend,
     KeyMaterialError,
 )
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode, recover_key, run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import recover_key
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call, run_file_backend
 
 
 def argument_spec():
@@ -265,8 +267,9 @@ def main():
     if params['state'] == 'recovered':
         run_operation(module, recover_key, LookerNode(params['looker_home'], params['owner']), params['expected_kcv'],
                       params['transport_pad'])
-    try:
-        backend = CmkFileBackend(
+
+    def run():
+        return run_file_backend(module, CmkFileBackend(
             path=params['path'],
             owner=params['owner'],
             group=params['group'],
@@ -276,17 +279,9 @@ def main():
             on_different_key=params['on_different_key'],
             replace_kcv=params['replace_kcv'],
             check_mode=module.check_mode,
-        )
-        stale = backend.remove_stale_temps()
-        result = backend.run()
-    except KeyMaterialError as exc:
-        module.fail_json(msg=str(exc), path=params['path'])
-    except OSError as exc:
-        module.fail_json(msg='Cannot manage the key file %s: %s (%s).' % (params['path'], exc.strerror, exc.filename or params['path']), path=params['path'])
-    report_stale_temps(module, result, stale)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+        ))
+    run_call(module, run, KeyMaterialError, path=params['path'],
+             os_error=lambda exc: 'Cannot manage the key file %s: %s (%s).' % (params['path'], exc.strerror, exc.filename or params['path']))
 
 
 if __name__ == '__main__':

@@ -76,24 +76,16 @@ fence:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    fence_op,
-    node_argument_spec,
-    node_from_params,
-    run_operation,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import fence_op, run_operation
 
 
 def main():
-    argument_spec = node_argument_spec()
-    argument_spec.update(
+    module, node = node_module(dict(
         state={'type': 'str', 'choices': ['present', 'absent'], 'default': 'present'},
         run_id={'type': 'str', 'required': True},
         force={'type': 'bool', 'default': False},
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    node = node_from_params(module.params)
+    ))
     run_operation(
         module, fence_op, node, module.params['state'], module.params['run_id'], force=module.params['force'], check_mode=module.check_mode)
 

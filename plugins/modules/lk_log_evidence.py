@@ -91,27 +91,18 @@ lines_since:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    log_evidence,
-    node_argument_spec,
-    node_from_params,
-    run_operation,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import log_evidence, run_operation
 
 
 def main():
-    argument_spec = node_argument_spec()
-    argument_spec.update(
+    module, node = node_module(dict(
         since={'type': 'str'},
         after={'type': 'dict'},
         pattern={'type': 'str', 'default': 'GCM'},
         required={'type': 'bool', 'default': True},
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('since', 'after')], required_one_of=[('since', 'after')])
+    ), mutually_exclusive=[('since', 'after')], required_one_of=[('since', 'after')])
     params = module.params
-    node = node_from_params(params)
     run_operation(
         module, log_evidence, node, params['since'], pattern=params['pattern'], required=params['required'], after=params['after'])
 

@@ -154,18 +154,13 @@ pid:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    migrate_encryption,
-    node_argument_spec,
-    node_from_params,
-    run_operation,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import migrate_encryption
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
 
 
 def main():
-    argument_spec = node_argument_spec()
-    argument_spec.update(
+    module, node = node_module(dict(
         creds_file={'type': 'str'},
         extra_args={'type': 'list', 'elements': 'str', 'default': []},
         jvm_args={'type': 'list', 'elements': 'str', 'default': []},
@@ -176,10 +171,8 @@ def main():
         timeout={'type': 'int', 'default': 3600},
         require_key_settings={'type': 'bool', 'default': True},
         task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    ))
     params = module.params
-    node = node_from_params(params)
     run_operation(
         module, migrate_encryption, node, creds_file=params['creds_file'], extra_args=params['extra_args'], jvm_args=params['jvm_args'],
         retries=params['retries'], retry_delay=params['retry_delay'], retry_backoff=params['retry_backoff'],

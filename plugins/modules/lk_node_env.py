@@ -206,8 +206,8 @@ escrow_verified:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._files import report_stale_temps
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import DEFAULT_KEY_PATH, KeyMaterialError
+from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call, run_file_backend
 from ansible_collections.lookerops.encryption.plugins.module_utils._node_env import (
     DEFAULT_AWS_CMK_EC,
     SETTING_MODES,
@@ -246,8 +246,9 @@ def main():
         required_if=[('mode', 'aws_kms', ('aws_region', 'aws_cmk'))],
     )
     params = module.params
-    try:
-        backend = NodeEnvBackend(
+
+    def run():
+        return run_file_backend(module, NodeEnvBackend(
             looker_home=params['looker_home'],
             owner=params['owner'],
             mode=params['mode'],
@@ -260,17 +261,9 @@ def main():
             expected_kcv=params['expected_kcv'],
             replace=params['replace'],
             check_mode=module.check_mode,
-        )
-        stale = backend.remove_stale_temps()
-        result = backend.run()
-    except (NodeEnvError, KeyMaterialError) as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg='Cannot manage the key settings (%s): %s.' % (exc.filename or params['looker_home'], exc.strerror))
-    report_stale_temps(module, result, stale)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+        ))
+    run_call(module, run, (NodeEnvError, KeyMaterialError),
+             os_error=lambda exc: 'Cannot manage the key settings (%s): %s.' % (exc.filename or params['looker_home'], exc.strerror))
 
 
 if __name__ == '__main__':

@@ -208,21 +208,13 @@ marker:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    LookerNodeError,
-    OperationFailed,
-    node_info,
-    node_argument_spec,
-    node_from_params,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import node_info
 
 
 def main():
-    argument_spec = node_argument_spec()
-    argument_spec.update(run_id={'type': 'str'}, api_port={'type': 'int', 'default': 19999})
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    node = node_from_params(module.params)
+    module, node = node_module(dict(run_id={'type': 'str'}, api_port={'type': 'int', 'default': 19999}))
     try:
         result = node_info(node, run_id=module.params['run_id'], api_port=module.params['api_port'])
     except (LookerNodeError, OperationFailed) as exc:

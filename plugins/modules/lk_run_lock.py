@@ -72,8 +72,11 @@ ours:
   type: bool
 """
 
+import functools
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
 from ansible_collections.lookerops.encryption.plugins.module_utils._run_lock import RunLockError, acquire, release
 
 
@@ -88,16 +91,11 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    try:
-        if params['state'] == 'present':
-            result = acquire(params['path'], params['run_id'], params['controller'], check_mode=module.check_mode)
-        else:
-            result = release(params['path'], params['run_id'], check_mode=module.check_mode)
-    except RunLockError as exc:
-        module.fail_json(msg=str(exc), path=params['path'])
-    except OSError as exc:
-        module.fail_json(msg='Cannot use the run lock %s: %s.' % (params['path'], exc.strerror), path=params['path'])
-    module.exit_json(**result)
+    if params['state'] == 'present':
+        call = functools.partial(acquire, params['path'], params['run_id'], params['controller'], check_mode=module.check_mode)
+    else:
+        call = functools.partial(release, params['path'], params['run_id'], check_mode=module.check_mode)
+    run_call(module, call, RunLockError, os_error='Cannot use the run lock %s' % params['path'], path=params['path'])
 
 
 if __name__ == '__main__':

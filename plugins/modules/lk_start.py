@@ -93,27 +93,18 @@ evidence:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    node_argument_spec,
-    node_from_params,
-    run_operation,
-    start_node,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation, start_node
 
 
 def main():
-    argument_spec = node_argument_spec()
-    argument_spec.update(
+    module, node = node_module(dict(
         run_id={'type': 'str'},
         unfence={'type': 'bool', 'default': False},
         timeout={'type': 'int', 'default': 600},
         startup_grace={'type': 'int', 'default': 60},
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[('unfence', True, ('run_id',))])
+    ), required_if=[('unfence', True, ('run_id',))])
     params = module.params
-    node = node_from_params(params)
     run_operation(
         module, start_node, node, run_id=params['run_id'], unfence=params['unfence'], timeout=params['timeout'],
         startup_grace=params['startup_grace'], check_mode=module.check_mode)

@@ -147,14 +147,9 @@ backend_seconds:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import (
-    LookerNodeError,
-    OperationFailed,
-    node_argument_spec,
-    node_from_params,
-    stop_node,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation, stop_node
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
     BackendConfig,
     BackendError,
@@ -168,9 +163,9 @@ def wait_backend_sessions(node, params, timeout, interval=1.0):
     """Poll the backend until no session of its user from client_host remains; (sessions, seconds)."""
     backend = dict(params['backend'])
     if not (backend.get('creds_file') or backend.get('looker_db') or backend.get('host')):
-        backend['creds_file'] = node.settings()['creds_file']
+        backend['creds_file'] = node.config.settings()['creds_file']
         if not backend['creds_file']:
-            backend['looker_db'] = node.looker_db()
+            backend['looker_db'] = node.config.looker_db()
     cfg = BackendConfig.from_params(backend)
     t0 = time.monotonic()
     with connect(cfg) as conn:
@@ -183,9 +178,8 @@ def wait_backend_sessions(node, params, timeout, interval=1.0):
 
 
 def main():
-    argument_spec = node_argument_spec()
-    argument_spec.update(backend_argument_spec())
-    argument_spec.update(
+    module, node = node_module(dict(
+        backend_argument_spec(),
         run_id={'type': 'str'},
         fence={'type': 'bool', 'default': True},
         method={'type': 'str', 'choices': ['control', 'script'], 'default': 'control'},
@@ -194,34 +188,30 @@ def main():
         client_host={'type': 'str'},
         backend_timeout={'type': 'int', 'default': 120},
         task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[('fence', True, ('run_id',))],
-                           required_by={'client_host': ('backend',)})
-    params = module.params
-    node = node_from_params(params)
+    ), required_if=[('fence', True, ('run_id',))], required_by={'client_host': ('backend',)})
+    run_operation(module, stop_and_check_backend, node, module.params, module.check_mode)
+
+
+def stop_and_check_backend(node, params, check_mode):
+    """stop_node, then (with backend and client_host) wait until the backend shows no session of Looker from this host."""
+    result = stop_node(node, run_id=params['run_id'], fence=params['fence'], method=params['method'],
+                       stop_timeout=params['stop_timeout'], supervisor_action=params['supervisors'],
+                       check_mode=check_mode, task_scope=params['task_scope'])
+    if params['backend'] is None or not params['client_host'] or check_mode:
+        return result
     try:
-        result = stop_node(node, run_id=params['run_id'], fence=params['fence'], method=params['method'],
-                           stop_timeout=params['stop_timeout'], supervisor_action=params['supervisors'],
-                           check_mode=module.check_mode, task_scope=params['task_scope'])
-    except OperationFailed as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    except LookerNodeError as exc:
-        module.fail_json(msg=str(exc))
-    if params['backend'] is not None and params['client_host'] and not module.check_mode:
-        try:
-            sessions, cfg, seconds = wait_backend_sessions(node, params, params['backend_timeout'])
-        except (BackendError, LookerNodeError) as exc:
-            module.fail_json(msg='Looker is down on this node, but its backend sessions could not be checked: %s' % exc,
-                             **result)
-        result['evidence']['backend_sessions'] = sessions
-        result['backend_seconds'] = seconds
-        if sessions:
-            module.fail_json(msg='Looker is down on this node, but the backend (%s) still shows %d session(s) of that user '
-                                 'from %s after %ss: a Looker process elsewhere on this host, or a pool the server has not '
-                                 'closed yet. Check evidence.backend_sessions, wait and run again (raise backend_timeout)'
-                                 % (cfg.where(), len(sessions), params['client_host'], params['backend_timeout']), **result)
-    module.exit_json(**result)
+        sessions, cfg, seconds = wait_backend_sessions(node, params, params['backend_timeout'])
+    except (BackendError, LookerNodeError) as exc:
+        raise OperationFailed('Looker is down on this node, but its backend sessions could not be checked: %s' % exc,
+                              **result) from None
+    result['evidence']['backend_sessions'] = sessions
+    result['backend_seconds'] = seconds
+    if sessions:
+        raise OperationFailed('Looker is down on this node, but the backend (%s) still shows %d session(s) of that user '
+                              'from %s after %ss: a Looker process elsewhere on this host, or a pool the server has not '
+                              'closed yet. Check evidence.backend_sessions, wait and run again (raise backend_timeout)'
+                              % (cfg.where(), len(sessions), params['client_host'], params['backend_timeout']), **result)
+    return result
 
 
 if __name__ == '__main__':

@@ -273,3 +273,27 @@ def split_task_args(task_args, argspec):
     if validation.error_messages:
         return module_args, None, 'Invalid arguments: %s' % '; '.join(validation.error_messages)
     return module_args, validation.validated_parameters, None
+
+
+def resolve_task_cmk(params, loader, key, generate, check_mode, key_file=None):
+    """resolve_cmk with an action plugin's escrow options (``params``, from split_task_args) and Ansible's vault secrets.
+
+    Returns (CmkSource, None), or (None, message for the operator) when the key or its escrow cannot be used.
+    """
+    try:
+        return resolve_cmk(
+            key=key,
+            escrow=params['escrow'],
+            escrow_path=params['escrow_path'],
+            escrow_vault_id=params['escrow_vault_id'],
+            escrow_waiver=params['escrow_waiver'],
+            key_file=key_file,
+            escrow_aws=params['escrow_aws'],
+            secrets=loaded_vault_secrets(loader),
+            generate=generate,
+            check_mode=check_mode,
+        ), None
+    except (CmkSourceError, KeyMaterialError) as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, 'Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror)

@@ -26,7 +26,13 @@ import zipfile
 
 import pytest
 
+from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_home as lh
+from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_log as llog
+from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_migrate as lmig
 from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_node as ln
+from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_ops as lops
+from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_proc as lproc
+from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_settings as lset
 
 FAKE_JAVA = r'''#!%(python)s
 import datetime, http.server, json, os, sys, time, urllib.request
@@ -265,9 +271,9 @@ class FakeLooker:
 
     def cleanup(self):
         pid = self.pid()
-        if pid and ln.pid_is_alive(pid):
+        if pid and lproc.pid_alive(pid):
             os.kill(pid, signal.SIGTERM)
-            wait_for(lambda: not ln.pid_is_alive(pid), 10)
+            wait_for(lambda: not lproc.pid_alive(pid), 10)
 
 
 def _proc_cwd(pid):
@@ -279,11 +285,11 @@ def _proc_cwd(pid):
 
 def confine_task_scan(monkeypatch, base):
     """Tests may run in parallel: only see Looker tasks started under ``base`` (the real /proc scan still runs)."""
-    real = ln.running_looker_tasks
+    real = lproc.running_looker_tasks
 
     def scoped(*args, **kwargs):
         return [t for t in real(*args, **kwargs) if _proc_cwd(t['pid']).startswith(str(base))]
-    monkeypatch.setattr(ln, 'running_looker_tasks', scoped)
+    monkeypatch.setattr(lproc, 'running_looker_tasks', scoped)
 
 
 @pytest.fixture(name='fake')
@@ -310,43 +316,43 @@ def ts(dt):
     ('', {'clustered': False, 'host_id': None, 'creds_file': None, 'port': None}),
 ])
 def test_parse_lookerargs(text, expected):
-    got = ln.parse_lookerargs(text)
+    got = lset.parse_lookerargs(text)
     for key, val in expected.items():
         assert got[key] == val, key
 
 
 def test_parse_lookerargs_bad_quotes():
-    assert 'cannot be split' in ln.parse_lookerargs('-d "unterminated')['parse_error']
+    assert 'cannot be split' in lset.parse_lookerargs('-d "unterminated')['parse_error']
 
 
 def test_log_line_time_and_since():
-    assert ln.log_line_time('2018-10-29 22:42:20.279 +0000 [INFO|007d0|crypt] :: x') == \
+    assert llog.log_line_time('2018-10-29 22:42:20.279 +0000 [INFO|007d0|crypt] :: x') == \
         datetime.datetime(2018, 10, 29, 22, 42, 20, 279000, tzinfo=datetime.timezone.utc)
-    assert ln.log_line_time('2018-10-29 22:42:20.279 +0200 [INFO] :: x').hour == 20
-    assert ln.log_line_time('  at com.looker.Foo(Foo.java:1)') is None
-    assert ln.parse_since('2026-01-02 03:04:05') == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
-    assert ln.parse_since('2026-01-02T03:04:05Z') == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
-    assert ln.parse_since('2026-01-02T05:04:05+02:00').hour == 3
-    with pytest.raises(ln.LookerNodeError, match='YYYY-MM-DD'):
-        ln.parse_since('yesterday')
+    assert llog.log_line_time('2018-10-29 22:42:20.279 +0200 [INFO] :: x').hour == 20
+    assert llog.log_line_time('  at com.looker.Foo(Foo.java:1)') is None
+    assert llog.parse_since('2026-01-02 03:04:05') == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    assert llog.parse_since('2026-01-02T03:04:05Z') == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    assert llog.parse_since('2026-01-02T05:04:05+02:00').hour == 3
+    with pytest.raises(lh.LookerNodeError, match='YYYY-MM-DD'):
+        llog.parse_since('yesterday')
 
 
 def test_release_from_manifest(tmp_path):
     jar = tmp_path / 'looker.jar'
     with zipfile.ZipFile(str(jar), 'w') as handle:
         handle.writestr('META-INF/MANIFEST.MF', 'Manifest-Version: 1.0\nLooker-Version: 23.4\nBundle-Version: 1\n')
-    assert ln.read_manifest_version(str(jar)) == '23.4'
-    assert ln.read_manifest_version(str(jar), keys=('Bundle-Version',)) == '1'
+    assert lh.read_manifest_version(str(jar)) == '23.4'
+    assert lh.read_manifest_version(str(jar), keys=('Bundle-Version',)) == '1'
     (tmp_path / 'bad.jar').write_bytes(b'not a zip')
-    assert ln.read_manifest_version(str(tmp_path / 'bad.jar')) is None
-    assert ln.read_manifest_version(str(tmp_path / 'missing.jar')) is None
+    assert lh.read_manifest_version(str(tmp_path / 'bad.jar')) is None
+    assert lh.read_manifest_version(str(tmp_path / 'missing.jar')) is None
 
 
 def test_release_manifest_continuation(tmp_path):
     jar = tmp_path / 'looker.jar'
     with zipfile.ZipFile(str(jar), 'w') as handle:
         handle.writestr('META-INF/MANIFEST.MF', 'Implementation-Version: 24.0.\n 12-abc\n')
-    assert ln.read_manifest_version(str(jar)) == '24.0.12-abc'
+    assert lh.read_manifest_version(str(jar)) == '24.0.12-abc'
 
 
 # -- settings --------------------------------------------------------------------------------------
@@ -355,7 +361,7 @@ def test_settings_sourced_never_secret_values(fake):
     fake.write_cfg('export LKR_MASTER_KEY_ENV=c2VjcmV0LXNob3VsZC1ub3QtbGVhaw==\nLOOKER_DB="dialect=mysql&password=pw"\n'
                    'AWS_REGION=us-east-1\nJAVAARGS="-Xmx2g"\n')
     node = fake.node()
-    st = node.settings()
+    st = node.config.settings()
     assert st['port'] == fake.port and st['no_ssl'] is True
     assert st['creds_file'] == fake.home + '/looker-db.yml'
     assert st['javaargs'] == '-Xmx2g'
@@ -363,31 +369,31 @@ def test_settings_sourced_never_secret_values(fake):
     assert st['key_vars']['AWS_REGION'] == {'set': True, 'exported': False}
     assert st['looker_db_set'] is True
     assert 'c2VjcmV0' not in json.dumps(st) and 'password=pw' not in json.dumps(st)
-    summary = node.key_summary()
+    summary = node.config.key_summary()
     assert summary['modes'] == ['file', 'env'] and summary['not_exported'] == ['AWS_REGION']
     assert summary['key_file'] == {'path': fake.key_file, 'exists': True, 'mode': '0400', 'owner': fake.user, 'size': 45}
 
 
 def test_settings_defaults_without_cfg(fake):
     os.unlink(os.path.join(fake.home, 'lookerstart.cfg'))
-    st = fake.node().settings()
+    st = fake.node().config.settings()
     assert st['lookerstart_cfg'] is False and st['port'] == 9999 and st['port_source'] == 'default'
-    assert fake.node().key_summary()['mode'] == 'none'
+    assert fake.node().config.key_summary()['mode'] == 'none'
 
 
 def test_settings_relative_creds_and_exit(fake):
     fake.write_cfg('LOOKERARGS="--clustered -d conf/db.yml"\n')
-    st = fake.node().settings()
+    st = fake.node().config.settings()
     assert st['creds_file'] == os.path.join(fake.home, 'conf/db.yml') and st['clustered']
     fake.write_cfg('exit 3\n')
-    with pytest.raises(ln.LookerNodeError, match='did not finish'):
-        fake.node().settings()
+    with pytest.raises(lh.LookerNodeError, match='did not finish'):
+        fake.node().config.settings()
 
 
 def test_missing_user_and_home(tmp_path):
-    with pytest.raises(ln.LookerNodeError, match='does not exist'):
-        ln.LookerNode(str(tmp_path), 'no-such-user-lookerops').user_info()
-    with pytest.raises(ln.LookerNodeError, match='looker_home'):
+    with pytest.raises(lh.LookerNodeError, match='does not exist'):
+        ln.LookerNode(str(tmp_path), 'no-such-user-lookerops').runner.user_info()
+    with pytest.raises(lh.LookerNodeError, match='looker_home'):
         ln.LookerNode(str(tmp_path / 'nope'), 'root').require_home()
 
 
@@ -395,12 +401,12 @@ def test_missing_user_and_home(tmp_path):
 
 def test_run_as_user_sources_cfg(fake):
     node = fake.node()
-    res = node.run_as_user([fake.java, '-jar', 'looker.jar', 'migrate_encryption'], env_extra={'X': '1'})
+    res = node.runner.run_as_user([fake.java, '-jar', 'looker.jar', 'migrate_encryption'], env_extra={'X': '1'})
     assert res['rc'] == 0 and 'migration done' in res['stdout']
     call = fake.calls()[-1]
     assert call['cwd'] == fake.home and call['key_file'] == fake.key_file and call['user'] == fake.user
     assert call['path'].split(':')[0] == fake.bin
-    res = node.run_as_user(['sh', '-c', 'echo ${LKR_MASTER_KEY_FILE:-unset}'], source_cfg=False)
+    res = node.runner.run_as_user(['sh', '-c', 'echo ${LKR_MASTER_KEY_FILE:-unset}'], source_cfg=False)
     assert res['stdout'].strip() == 'unset'
 
 
@@ -412,7 +418,7 @@ def test_run_as_user_drops_privileges(tmp_path):
     os.chmod(str(tmp_path), 0o755)
     os.chmod(str(home), 0o755)
     node = ln.LookerNode(str(home), 'nobody', path='/usr/bin:/bin')
-    res = node.run_as_user(['sh', '-c', 'id -u; id -g; echo $HOME $USER $LOGNAME $PATH; pwd'], source_cfg=False)
+    res = node.runner.run_as_user(['sh', '-c', 'id -u; id -g; echo $HOME $USER $LOGNAME $PATH; pwd'], source_cfg=False)
     out = res['stdout'].split('\n')
     assert out[0] == str(nobody.pw_uid) and out[1] == str(nobody.pw_gid)
     assert out[2] == '%s nobody nobody /usr/bin:/bin' % nobody.pw_dir
@@ -421,7 +427,7 @@ def test_run_as_user_drops_privileges(tmp_path):
 
 def test_run_as_user_timeout_leaves_process(fake):
     node = fake.node()
-    res = node.run_as_user(['sh', '-c', 'sleep 30'], timeout=0.3, source_cfg=False)
+    res = node.runner.run_as_user(['sh', '-c', 'sleep 30'], timeout=0.3, source_cfg=False)
     try:
         assert res['timed_out'] and res['rc'] is None
         os.kill(res['pid'], 0)
@@ -451,10 +457,10 @@ def test_running_tasks_and_pid_alive(fake):
     start_like = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', '-jar', 'looker.jar', 'start'],
                                   cwd=fake.home)
     try:
-        assert wait_for(lambda: any(t['pid'] == proc.pid for t in ln.running_looker_tasks()))
+        assert wait_for(lambda: any(t['pid'] == proc.pid for t in lproc.running_looker_tasks()))
         tasks = [t for t in fake.node().running_tasks() if t['pid'] in (proc.pid, start_like.pid)]
         assert tasks == [{'pid': proc.pid, 'task': 'rekey', 'user': fake.user, 'jar': fake.home + '/looker.jar'}]
-        assert wait_for(lambda: ln.pid_is_alive(start_like.pid))
+        assert wait_for(lambda: lproc.pid_alive(start_like.pid))
         assert [t['pid'] for t in fake.node().running_tasks('install')] == [proc.pid]
         other = os.path.join(fake.base, 'other')
         os.makedirs(other)
@@ -471,7 +477,7 @@ def test_running_tasks_and_pid_alive(fake):
         for p in (proc, start_like):
             p.kill()
             p.wait()
-    assert not ln.pid_is_alive(proc.pid)
+    assert not lproc.pid_alive(proc.pid)
 
 
 class _AliveHandler(http.server.BaseHTTPRequestHandler):
@@ -520,7 +526,7 @@ def test_probe_alive_http_error_status(fake):
         assert res['state'] == 'error' and res['status'] == 503
         # https against a plain-http server: an error, not 'up' and not 'refused'.
         node = fake.node()
-        node.settings()['no_ssl'] = False
+        node.config.settings()['no_ssl'] = False
         assert node.probe_alive()['state'] == 'error'
     finally:
         server.shutdown()
@@ -531,35 +537,35 @@ def test_probe_alive_http_error_status(fake):
 
 def test_fence_ownership(fake):
     node = fake.node()
-    assert node.create_fence('r1') is True
+    assert node.fence.create('r1') is True
     with open(node.fence_file) as handle:
         assert handle.read() == 'lookerops.encryption run r1\n'
     assert os.stat(node.fence_file).st_uid == pwd.getpwnam(fake.user).pw_uid
-    assert node.create_fence('r1') is False
-    with pytest.raises(ln.LookerNodeError, match='run r1 .not this run'):
-        node.create_fence('r2')
-    with pytest.raises(ln.LookerNodeError, match='not written by run r2'):
-        node.remove_fence('r2')
-    assert node.fence_state('r2')['collection'] is True
-    assert node.remove_fence('r1') is True and node.remove_fence('r1') is False
+    assert node.fence.create('r1') is False
+    with pytest.raises(lh.LookerNodeError, match='run r1 .not this run'):
+        node.fence.create('r2')
+    with pytest.raises(lh.LookerNodeError, match='not written by run r2'):
+        node.fence.remove('r2')
+    assert node.fence.state('r2')['collection'] is True
+    assert node.fence.remove('r1') is True and node.fence.remove('r1') is False
     with open(node.fence_file, 'w') as handle:
         handle.write('upgrade by ops team\n')
-    with pytest.raises(ln.LookerNodeError, match='someone else'):
-        node.create_fence('r1')
-    assert node.remove_fence('r1', force=True) is True
+    with pytest.raises(lh.LookerNodeError, match='someone else'):
+        node.fence.create('r1')
+    assert node.fence.remove('r1', force=True) is True
     assert not os.path.exists(node.fence_file)
 
 
 def test_fence_op_check_mode(fake):
     node = fake.node()
-    res = ln.fence_op(node, 'present', 'r1', check_mode=True)
+    res = lops.fence_op(node, 'present', 'r1', check_mode=True)
     assert res['changed'] and not os.path.exists(node.fence_file)
-    assert ln.fence_op(node, 'present', 'r1')['changed']
-    assert not ln.fence_op(node, 'present', 'r1')['changed']
-    assert ln.fence_op(node, 'absent', 'r1', check_mode=True)['changed'] and os.path.exists(node.fence_file)
-    with pytest.raises(ln.OperationFailed, match='left in place'):
-        ln.fence_op(node, 'absent', 'other')
-    assert ln.fence_op(node, 'absent', 'r1')['changed'] and not os.path.exists(node.fence_file)
+    assert lops.fence_op(node, 'present', 'r1')['changed']
+    assert not lops.fence_op(node, 'present', 'r1')['changed']
+    assert lops.fence_op(node, 'absent', 'r1', check_mode=True)['changed'] and os.path.exists(node.fence_file)
+    with pytest.raises(lh.OperationFailed, match='left in place'):
+        lops.fence_op(node, 'absent', 'other')
+    assert lops.fence_op(node, 'absent', 'r1')['changed'] and not os.path.exists(node.fence_file)
 
 
 # -- log -------------------------------------------------------------------------------------------
@@ -577,54 +583,54 @@ def test_log_lines_since_rotated_and_gz(fake):
              '%s [INFO|1|crypt] :: recent GCM' % ts(now - datetime.timedelta(minutes=1)),
              '\tat Foo.bar(Foo.java:1)', name='looker.log.%s' % day(0))
     fake.log('%s [INFO|1|crypt] :: now GCM' % ts(now))
-    lines, scanned = fake.node().log_lines_since(now - datetime.timedelta(days=2))
+    lines, scanned = fake.node().log.log_lines_since(now - datetime.timedelta(days=2))
     assert lines == ['%s [INFO|1|crypt] :: yesterday GCM' % ts(now - datetime.timedelta(days=1)), '  continuation of yesterday',
                      '%s [INFO|1|crypt] :: two hours ago' % ts(now - datetime.timedelta(hours=2)),
                      '%s [INFO|1|crypt] :: recent GCM' % ts(now - datetime.timedelta(minutes=1)), '\tat Foo.bar(Foo.java:1)',
                      '%s [INFO|1|crypt] :: now GCM' % ts(now)]
     names = [os.path.basename(s['path']) for s in scanned]
     assert names == ['looker.log.%s.gz' % day(1), 'looker.log.%s' % day(0), 'looker.log']
-    res = ln.log_evidence(fake.node(), (now - datetime.timedelta(minutes=5)).strftime('%Y-%m-%d %H:%M:%S'))
+    res = lops.log_evidence(fake.node(), (now - datetime.timedelta(minutes=5)).strftime('%Y-%m-%d %H:%M:%S'))
     assert res['count'] == 2
-    with pytest.raises(ln.OperationFailed, match='no log line matching'):
-        ln.log_evidence(fake.node(), (now + datetime.timedelta(minutes=5)).isoformat())
-    assert ln.log_evidence(fake.node(), now.isoformat(), pattern='nomatch', required=False)['count'] == 0
-    with pytest.raises(ln.OperationFailed, match='not a valid regular expression'):
-        ln.log_evidence(fake.node(), now.isoformat(), pattern='(')
+    with pytest.raises(lh.OperationFailed, match='no log line matching'):
+        lops.log_evidence(fake.node(), (now + datetime.timedelta(minutes=5)).isoformat())
+    assert lops.log_evidence(fake.node(), now.isoformat(), pattern='nomatch', required=False)['count'] == 0
+    with pytest.raises(lh.OperationFailed, match='not a valid regular expression'):
+        lops.log_evidence(fake.node(), now.isoformat(), pattern='(')
 
 
 def test_lines_after_across_rotation(fake):
     node = fake.node()
     fake.log('before 1')
-    pos = node.log_position()
+    pos = node.log.log_position()
     fake.log('during 1')
     os.rename(node.log_file, node.log_file + '.20260101')
     fake.log('during 2')
-    assert node.lines_after(pos) == ['during 1', 'during 2']
-    pos = node.log_position()
-    assert node.lines_after(pos) == []
+    assert node.log.lines_after(pos) == ['during 1', 'during 2']
+    pos = node.log.log_position()
+    assert node.log.lines_after(pos) == []
     fake.log('during 3')
-    assert node.lines_after(pos) == ['during 3']
+    assert node.log.lines_after(pos) == ['during 3']
 
 
 def test_lines_after_rotated_and_gzipped(fake):
     node = fake.node()
     fake.log('before')
-    pos = node.log_position()
+    pos = node.log.log_position()
     fake.log('during 1')
     with open(node.log_file, 'rb') as src, gzip.open(node.log_file + '.20260102.gz', 'wb') as dst:
         dst.write(src.read())
     os.unlink(node.log_file)
     fake.log('during 2')
-    assert node.lines_after(pos) == ['during 1', 'during 2']
+    assert node.log.lines_after(pos) == ['during 1', 'during 2']
 
 
 def test_lines_after_no_log_at_start(fake):
     node = fake.node()
-    pos = node.log_position()
+    pos = node.log.log_position()
     assert pos['inode'] is None
     fake.log('first')
-    assert node.lines_after(pos) == ['first']
+    assert node.log.lines_after(pos) == ['first']
 
 
 # -- supervisors, marker ---------------------------------------------------------------------------
@@ -647,8 +653,8 @@ def test_supervisors(fake, tmp_path):
 def test_node_info(fake):
     with open(os.path.join(fake.home, '.lookerops-encryption.json'), 'w') as handle:
         json.dump({'scheme': 'AES-GCM-256', 'kcv': 'kcv1:00', 'run_id': 'r0'}, handle)
-    fake.node().create_fence('r1')
-    info = ln.node_info(fake.node(), run_id='r1')
+    fake.node().fence.create('r1')
+    info = lops.node_info(fake.node(), run_id='r1')
     assert info['release'] == '24.0.12' and info['jar_present'] and info['dependencies_jar_present']
     assert info['startup_script_present'] and info['pid'] is None and info['pid_alive'] is False
     assert info['alive']['state'] == 'refused' and info['fence']['ours'] is True
@@ -660,33 +666,33 @@ def test_node_info(fake):
 
 def test_stop_control_and_start(fake):
     node = fake.node()
-    res = ln.start_node(node, timeout=30, poll_interval=0.05)
+    res = lops.start_node(node, timeout=30, poll_interval=0.05)
     assert res['changed'] and res['started'] and res['pid'] == fake.pid()
-    assert ln.start_node(fake.node(), timeout=30)['changed'] is False
+    assert lops.start_node(fake.node(), timeout=30)['changed'] is False
     pid = fake.pid()
-    res = ln.stop_node(fake.node(), run_id='r1', check_mode=True)
+    res = lops.stop_node(fake.node(), run_id='r1', check_mode=True)
     assert res['changed'] and res['was_running'] and res['method'] == 'control'
-    assert ln.pid_is_alive(pid) and not os.path.exists(node.fence_file)
-    res = ln.stop_node(fake.node(), run_id='r1', stop_timeout=30, poll_interval=0.05)
+    assert lproc.pid_alive(pid) and not os.path.exists(node.fence_file)
+    res = lops.stop_node(fake.node(), run_id='r1', stop_timeout=30, poll_interval=0.05)
     assert res['changed'] and res['fenced'] and res['method'] == 'control' and res['control_call']['ok']
     assert res['evidence']['alive'] == 'refused' and res['evidence']['pid_alive'] is False
-    assert not ln.pid_is_alive(pid)
-    res = ln.stop_node(fake.node(), run_id='r1')
+    assert not lproc.pid_alive(pid)
+    res = lops.stop_node(fake.node(), run_id='r1')
     assert res['changed'] is False and res['was_running'] is False
-    with pytest.raises(ln.OperationFailed, match='refuses to start'):
-        ln.start_node(fake.node(), run_id='r1', timeout=5)
-    assert ln.start_node(fake.node(), run_id='r1', unfence=True, check_mode=True)['changed']
+    with pytest.raises(lh.OperationFailed, match='refuses to start'):
+        lops.start_node(fake.node(), run_id='r1', timeout=5)
+    assert lops.start_node(fake.node(), run_id='r1', unfence=True, check_mode=True)['changed']
     assert os.path.exists(node.fence_file)
-    res = ln.start_node(fake.node(), run_id='r1', unfence=True, timeout=30, poll_interval=0.05)
+    res = lops.start_node(fake.node(), run_id='r1', unfence=True, timeout=30, poll_interval=0.05)
     assert res['unfenced'] and res['changed'] and not os.path.exists(node.fence_file)
 
 
 def test_stop_script_fallback_without_token(fake):
     pid = fake.start_jvm()
     os.unlink(os.path.join(fake.home, '.status_server_token'))
-    res = ln.stop_node(fake.node(), run_id='r1', stop_timeout=30, poll_interval=0.05)
+    res = lops.stop_node(fake.node(), run_id='r1', stop_timeout=30, poll_interval=0.05)
     assert res['method'] == 'script' and 'missing' in res['method_reason']
-    assert not ln.pid_is_alive(pid)
+    assert not lproc.pid_alive(pid)
     assert ['-jar', 'looker.jar', 'stop'] == fake.calls()[-1]['argv'][:3]
 
 
@@ -695,12 +701,12 @@ def test_stop_refuses_running_task(fake):
     task = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', '-jar', 'looker.jar', 'migrate_encryption'],
                             cwd=fake.home)
     try:
-        assert wait_for(lambda: any(t['pid'] == task.pid for t in ln.running_looker_tasks()))
-        with pytest.raises(ln.OperationFailed, match='pid %d .migrate_encryption' % task.pid) as info:
-            ln.stop_node(fake.node(), run_id='r1')
+        assert wait_for(lambda: any(t['pid'] == task.pid for t in lproc.running_looker_tasks()))
+        with pytest.raises(lh.OperationFailed, match='pid %d .migrate_encryption' % task.pid) as info:
+            lops.stop_node(fake.node(), run_id='r1')
         assert not os.path.exists(fake.node().fence_file)
         assert info.value.result['running_tasks'][0]['pid'] == task.pid
-        assert ln.pid_is_alive(pid) and task.poll() is None
+        assert lproc.pid_alive(pid) and task.poll() is None
     finally:
         task.kill()
         task.wait()
@@ -709,18 +715,18 @@ def test_stop_refuses_running_task(fake):
 def test_stop_timeout_never_kills(fake):
     fake.configure(ignore_stop=True)
     pid = fake.start_jvm()
-    with pytest.raises(ln.OperationFailed, match='did not stop within 1s') as info:
-        ln.stop_node(fake.node(), run_id='r1', stop_timeout=1, poll_interval=0.05)
-    assert info.value.result['evidence']['pid_alive'] is True and ln.pid_is_alive(pid)
-    assert fake.node().fence_state('r1')['ours']
+    with pytest.raises(lh.OperationFailed, match='did not stop within 1s') as info:
+        lops.stop_node(fake.node(), run_id='r1', stop_timeout=1, poll_interval=0.05)
+    assert info.value.result['evidence']['pid_alive'] is True and lproc.pid_alive(pid)
+    assert fake.node().fence.state('r1')['ours']
 
 
 def test_stop_foreign_fence(fake):
     fake.start_jvm()
     with open(fake.node().fence_file, 'w') as handle:
         handle.write('someone\n')
-    with pytest.raises(ln.OperationFailed, match='someone else'):
-        ln.stop_node(fake.node(), run_id='r1')
+    with pytest.raises(lh.OperationFailed, match='someone else'):
+        lops.stop_node(fake.node(), run_id='r1')
     assert fake.node().probe_alive()['state'] == 'up'
 
 
@@ -728,8 +734,8 @@ def test_stop_foreign_fence(fake):
 def test_start_cannot_start(fake, message):
     fake.configure(start='cannot', message=message)
     t0 = time.monotonic()
-    with pytest.raises(ln.OperationFailed, match='can not start because: ' + message.split(',', maxsplit=1)[0]) as info:
-        ln.start_node(fake.node(), timeout=60, poll_interval=0.05)
+    with pytest.raises(lh.OperationFailed, match='can not start because: ' + message.split(',', maxsplit=1)[0]) as info:
+        lops.start_node(fake.node(), timeout=60, poll_interval=0.05)
     assert time.monotonic() - t0 < 20
     ev = info.value.result['evidence']
     assert ev['alive'] == 'refused' and any(message in line for line in ev['log_lines'])
@@ -737,14 +743,14 @@ def test_start_cannot_start(fake, message):
 
 def test_start_dies_without_reason(fake):
     fake.configure(start='die')
-    with pytest.raises(ln.OperationFailed, match='no Looker process has been alive for 0s'):
-        ln.start_node(fake.node(), timeout=60, startup_grace=0, poll_interval=0.05)
+    with pytest.raises(lh.OperationFailed, match='no Looker process has been alive for 0s'):
+        lops.start_node(fake.node(), timeout=60, startup_grace=0, poll_interval=0.05)
 
 
 def test_start_timeout(fake):
     fake.configure(start_delay=30)
-    with pytest.raises(ln.OperationFailed, match='did not answer /alive within 1s') as info:
-        ln.start_node(fake.node(), timeout=1, poll_interval=0.05)
+    with pytest.raises(lh.OperationFailed, match='did not answer /alive within 1s') as info:
+        lops.start_node(fake.node(), timeout=1, poll_interval=0.05)
     assert info.value.result['evidence']['pid_alive'] is True
 
 
@@ -752,7 +758,7 @@ def test_start_timeout(fake):
 
 def _migrate(fake, **kwargs):
     kwargs.setdefault('retry_delay', 0.01)
-    return ln.migrate_encryption(fake.node(), **kwargs)
+    return lmig.migrate_encryption(fake.node(), **kwargs)
 
 
 def test_migrate_success_and_already(fake):
@@ -778,7 +784,7 @@ def test_migrate_retries_live_nodes(fake):
     res = _migrate(fake, retries=3)
     assert res['changed'] and [a['live_nodes'] for a in res['attempts']] == [True, True, False]
     fake.configure(migrate='live', live_failures=5)
-    with pytest.raises(ln.OperationFailed, match='other live nodes.*after 3 attempt') as info:
+    with pytest.raises(lh.OperationFailed, match='other live nodes.*after 3 attempt') as info:
         _migrate(fake, retries=2)
     assert len(info.value.result['attempts']) == 3
 
@@ -791,20 +797,20 @@ def test_migrate_retries_live_nodes(fake):
 ])
 def test_migrate_documented_errors(fake, message, ident, remedy):
     fake.configure(migrate='error', message=message)
-    with pytest.raises(ln.OperationFailed) as info:
+    with pytest.raises(lh.OperationFailed) as info:
         _migrate(fake)
     assert info.value.result['error'] == ident and remedy in info.value.msg and message in info.value.msg
 
 
 def test_migrate_documented_error_even_with_rc0(fake):
     fake.configure(migrate='error', message='Missing backing keystore', rc=0)
-    with pytest.raises(ln.OperationFailed, match='Missing backing keystore'):
+    with pytest.raises(lh.OperationFailed, match='Missing backing keystore'):
         _migrate(fake)
 
 
 def test_migrate_unknown_error(fake):
     fake.configure(migrate='error', message='java.lang.OutOfMemoryError', rc=7)
-    with pytest.raises(ln.OperationFailed, match='rc 7') as info:
+    with pytest.raises(lh.OperationFailed, match='rc 7') as info:
         _migrate(fake)
     assert 'java.lang.OutOfMemoryError' in info.value.result['stderr_tail']
     assert any('OutOfMemoryError' in line for line in info.value.result['log_lines'])
@@ -821,33 +827,33 @@ def test_migrate_rotation_safe(fake):
 
 def test_migrate_timeout_leaves_task(fake):
     fake.configure(migrate='hang')
-    with pytest.raises(ln.OperationFailed, match='NOT stopped') as info:
+    with pytest.raises(lh.OperationFailed, match='NOT stopped') as info:
         _migrate(fake, timeout=1)
     pid = info.value.result['pid']
     try:
-        assert ln.pid_is_alive(pid)
-        assert [t['pid'] for t in ln.running_looker_tasks() if t['pid'] == pid] == [pid]
-        with pytest.raises(ln.OperationFailed, match='already running'):
+        assert lproc.pid_alive(pid)
+        assert [t['pid'] for t in lproc.running_looker_tasks() if t['pid'] == pid] == [pid]
+        with pytest.raises(lh.OperationFailed, match='already running'):
             _migrate(fake)
     finally:
         with open(fake.cfg + '.release', 'w'):
             pass
-        assert wait_for(lambda: not ln.pid_is_alive(pid), 10)
-        ln.shutil.rmtree(info.value.result['output_dir'], ignore_errors=True)
+        assert wait_for(lambda: not lproc.pid_alive(pid), 10)
+        lmig.shutil.rmtree(info.value.result['output_dir'], ignore_errors=True)
 
 
 def test_migrate_refusals(fake):
     fake.start_jvm()
-    with pytest.raises(ln.OperationFailed, match='Looker is running on this node'):
+    with pytest.raises(lh.OperationFailed, match='Looker is running on this node'):
         _migrate(fake)
     fake.cleanup()
     fake.write_cfg('unset LKR_MASTER_KEY_FILE\n')
-    with pytest.raises(ln.OperationFailed, match='no key settings'):
+    with pytest.raises(lh.OperationFailed, match='no key settings'):
         _migrate(fake)
     fake.write_cfg('LKR_MASTER_KEY_FILE=/x\nunset LKR_MASTER_KEY_FILE\nLKR_MASTER_KEY_FILE=/x\n')
-    with pytest.raises(ln.OperationFailed, match='without exporting'):
+    with pytest.raises(lh.OperationFailed, match='without exporting'):
         _migrate(fake)
     fake.write_cfg()
-    with pytest.raises(ln.OperationFailed, match='does not exist'):
+    with pytest.raises(lh.OperationFailed, match='does not exist'):
         _migrate(fake, creds_file='/nonexistent/db.yml')
     assert fake.calls() == [c for c in fake.calls() if c['argv'][2] != 'migrate_encryption']

@@ -20,7 +20,7 @@ def test_start(fake, monkeypatch):
 
 
 def test_start_fenced(fake, monkeypatch):
-    fake.node().create_fence('r1')
+    fake.node().fence.create('r1')
     res = run_main(lk_start, common(fake, run_id='r1'), monkeypatch)
     assert res['failed'] and 'unfence=true' in res['msg']
     res = run_main(lk_start, common(fake, run_id='r2', unfence=True), monkeypatch)

@@ -152,3 +152,35 @@ def test_parallel_forks_share_one_generated_key(tmp_path, workers):
     assert sum(1 for r in results if r[1]) == 1
     assert sum(1 for r in results if r[2]) == 1
     assert kcv_of_text(escrow_plain(escrow)) == results[0][0]
+
+
+class _Loader:
+    """The part of Ansible's DataLoader that loaded_vault_secrets reads."""
+
+    class _vault:  # pylint: disable=invalid-name
+        secrets = SECRETS
+
+
+def _task_params(**overrides):
+    params = {'escrow': 'vault', 'escrow_path': None, 'escrow_vault_id': None, 'escrow_waiver': None, 'escrow_aws': None}
+    params.update(overrides)
+    return params
+
+
+def test_resolve_task_cmk_uses_the_task_options_and_the_loaded_vault_secrets(tmp_path):
+    escrow = tmp_path / 'cmk.vault'
+    source, error = src.resolve_task_cmk(_task_params(escrow_path=str(escrow)), _Loader(), KEY, False, False)
+    assert error is None and source.kcv == KEY_KCV and source.escrow_written
+    assert escrow_plain(escrow) == KEY + '\n'
+    source, error = src.resolve_task_cmk(_task_params(escrow_path=str(escrow)), _Loader(), OTHER, False, False)
+    assert source is None and KEY_KCV in error and OTHER_KCV in error
+
+
+def test_resolve_task_cmk_turns_errors_into_messages(tmp_path):
+    source, error = src.resolve_task_cmk(_task_params(escrow='none'), _Loader(), KEY, False, False)
+    assert source is None and 'escrow_waiver' in error
+    blocker = tmp_path / 'a-file'
+    blocker.write_text('x')
+    path = str(blocker / 'cmk.vault')
+    source, error = src.resolve_task_cmk(_task_params(escrow_path=path), _Loader(), KEY, False, False)
+    assert source is None and error.startswith('Cannot use the CMK escrow ')

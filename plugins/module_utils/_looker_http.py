@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal helper of lookerops.encryption: HTTP calls to the Looker on this node over loopback (/alive, /versions, stop).
+
+This is not a public API; it may change without notice. Standard library only: it runs on the node.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import json
+import re
+import ssl
+
+DEFAULT_API_PORT = 19999
+LOOPBACK = '127.0.0.1'
+HTTP_ERRORS = (OSError, http.client.HTTPException, ssl.SSLError)
+
+
+def loopback_get(port, path, scheme='https', timeout=3.0, limit=4096):
+    """``GET path`` on 127.0.0.1:``port``; (status, first ``limit`` bytes of the body). Raises HTTP_ERRORS."""
+    if scheme == 'https':
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # Looker's certificate is self-signed; this is a loopback probe.
+        conn = http.client.HTTPSConnection(LOOPBACK, port, timeout=timeout, context=ctx)
+    else:
+        conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+    try:
+        conn.request('GET', path)
+        resp = conn.getresponse()
+        return resp.status, resp.read(limit)
+    finally:
+        conn.close()
+
+
+def probe_alive(port, scheme, timeout=3.0):
+    """GET /alive on 127.0.0.1: {'state': up|refused|error, 'status', 'detail', 'url'}."""
+    url = '%s://%s:%s/alive' % (scheme, LOOPBACK, port)
+    try:
+        status = loopback_get(port, '/alive', scheme, timeout)[0]
+    except ConnectionRefusedError:
+        return {'state': 'refused', 'status': None, 'detail': 'connection refused', 'url': url}
+    except HTTP_ERRORS as exc:
+        if getattr(exc, 'errno', None) == errno.ECONNREFUSED:
+            return {'state': 'refused', 'status': None, 'detail': 'connection refused', 'url': url}
+        return {'state': 'error', 'status': None, 'detail': '%s: %s' % (type(exc).__name__, exc), 'url': url}
+    if status == 200:
+        return {'state': 'up', 'status': status, 'detail': 'HTTP 200', 'url': url}
+    return {'state': 'error', 'status': status, 'detail': 'HTTP %s' % status, 'url': url}
+
+
+def api_release(api_port=DEFAULT_API_PORT, timeout=5.0):
+    """``looker_release_version`` from Looker's API ``GET /versions`` on 127.0.0.1 (https, then http), or None."""
+    for scheme in ('https', 'http'):
+        try:
+            status, body = loopback_get(api_port, '/versions', scheme, timeout, limit=65536)
+            if status != 200:
+                continue
+            release = json.loads(body.decode('utf-8')).get('looker_release_version')
+        except HTTP_ERRORS + (ValueError, AttributeError):
+            continue
+        if isinstance(release, str) and re.match(r'^\d+(\.\d+)*$', release.strip()):
+            return release.strip()
+    return None
+
+
+def control_stop(port, scheme, token, timeout=10.0):
+    """The documented local stop call; returns a description (never the token)."""
+    try:
+        status = loopback_get(port, '/control/stop?token=%s' % token, scheme, timeout)[0]
+        return {'ok': True, 'detail': 'HTTP %s' % status}
+    except HTTP_ERRORS as exc:
+        # The node may close the connection while stopping: the wait that follows decides.
+        return {'ok': False, 'detail': '%s: %s' % (type(exc).__name__, exc)}
