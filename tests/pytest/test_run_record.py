@@ -223,8 +223,8 @@ def test_every_declared_key_is_written():
     for _owner, _path, record, _top, every in _record_writes():
         written[record] |= every
     for record in RECORDS:
-        missing = sorted(_all_keys({k: v for k, v in schema[record].items()}) - written[record]
-                         - {k for k, v in schema[record].items() if v.get('result')})
+        missing = (_all_keys(schema[record]) - written[record]
+                   - {k for k, v in schema[record].items() if v.get('result')})
         # Keys below a result are the module's own return values, keys of a value written whole come with
         # it; the rest must be written somewhere.
         below_results = set()
@@ -234,7 +234,7 @@ def test_every_declared_key_is_written():
             for sub_entry in (entry.get('keys') or {}).values():
                 if sub_entry.get('result'):
                     below_results |= _all_keys(sub_entry.get('keys'))
-        missing = sorted(set(missing) - below_results)
+        missing = sorted(missing - below_results)
         assert not missing, '%s keys declared in run_record.yml but never written: %s' % (record, missing)
 
 
