@@ -28,7 +28,7 @@ step() {
 step "ansible-lint (production profile)" bash tests/scripts/lint.sh
 step "ansible-test sanity" bash tests/scripts/sanity.sh
 step "ansible-test units" bash tests/scripts/units-ansible-test.sh
-step "pytest" python -m pytest -p no:cacheprovider -q -ra tests/pytest
+step "pytest" python -m pytest -p no:cacheprovider -q -ra --durations=30 tests/pytest
 step "molecule" bash tests/scripts/molecule.sh
 step "galaxy-importer" bash tests/scripts/galaxy-importer.sh
 step "support floor (ansible-core 2.17, Python 3.11)" bash tests/scripts/floor.sh
