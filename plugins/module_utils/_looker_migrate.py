@@ -25,28 +25,70 @@ LIVE_NODES_MSG = 'There are other live nodes connected to this backend Looker da
 MIGRATION_STARTED_RE = re.compile(r'Starting migration from AES-128-CBC Legacy to AES-GCM-256')
 
 
-def migrate_command(node, creds_file=None, extra_args=None, jvm_args=None):
-    """(argv, creds) of the migrate_encryption run: ``creds_file`` None = from LOOKERARGS, 'none' = no -d."""
+def task_command(node, task, creds_file=None, extra_args=None, jvm_args=None):
+    """(argv, creds) of an offline Looker task: ``creds_file`` None = from LOOKERARGS, 'none' = no -d."""
     if creds_file is None:
         creds = node.config.settings()['creds_file']
     elif creds_file == 'none':
         creds = None
     else:
         creds = creds_file
-    argv = [node.java] + list(jvm_args or []) + ['-jar', 'looker.jar', 'migrate_encryption']
+    argv = [node.java] + list(jvm_args or []) + ['-jar', 'looker.jar', task]
     if creds:
         argv += ['-d', creds]
     return argv + list(extra_args or []), creds
+
+
+def migrate_command(node, creds_file=None, extra_args=None, jvm_args=None):
+    """(argv, creds) of the migrate_encryption run."""
+    return task_command(node, 'migrate_encryption', creds_file, extra_args, jvm_args)
 
 
 def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, retries=10, retry_delay=10.0,
                        retry_backoff=1.5, retry_max_delay=60.0, timeout=3600, require_key_settings=True,
                        check_mode=False, task_scope='host'):
     """Run ``java -jar looker.jar migrate_encryption [-d CREDS]`` as the Looker user with the startup settings."""
+    task = OfflineTask('migrate_encryption', MIGRATION_STARTED_RE, require_key_settings=require_key_settings)
+    try:
+        result = run_offline_task(node, task, creds_file=creds_file, extra_args=extra_args, jvm_args=jvm_args,
+                                  retries=retries, retry_delay=retry_delay, retry_backoff=retry_backoff,
+                                  retry_max_delay=retry_max_delay, timeout=timeout, check_mode=check_mode,
+                                  task_scope=task_scope)
+    except OperationFailed as exc:
+        exc.result['migration_started'] = exc.result.pop('task_started', None)
+        exc.result['already_migrated'] = False
+        raise
+    result['migration_started'] = result.pop('task_started')
+    result['already_migrated'] = not check_mode and not result['migration_started']
+    return result
+
+
+class OfflineTask:
+    """An offline task of looker.jar (migrate_encryption, rekey): its name, the log line that says it began changing
+    records, and the environment it runs with beyond lookerstart.cfg (``env``: secrets only ever here, never argv;
+    ``unset``: settings of lookerstart.cfg the task must not see)."""
+
+    def __init__(self, name, started_re, env=None, unset=(), require_key_settings=True):
+        self.name = name
+        self.started_re = started_re
+        self.env = dict(env or {})
+        self.unset = tuple(unset)
+        self.require_key_settings = require_key_settings
+
+
+def run_offline_task(node, task, creds_file=None, extra_args=None, jvm_args=None, retries=10, retry_delay=10.0,
+                     retry_backoff=1.5, retry_max_delay=60.0, timeout=3600, check_mode=False, task_scope='host'):
+    """Run ``java -jar looker.jar TASK [-d CREDS]`` once for the cluster, as the Looker user with the startup settings.
+
+    Retries while Looker answers that other nodes are live; never stops the task (stopping one midway can corrupt
+    the internal database). The result's ``task_started`` is the first line matching ``task.started_re``, also on
+    failure, so the caller knows whether records may have changed.
+    """
+    name = task.name
     node.require_home()
-    argv, creds = migrate_command(node, creds_file, extra_args, jvm_args)
+    argv, creds = task_command(node, name, creds_file, extra_args, jvm_args)
     base = {'changed': False, 'command': argv, 'creds_file': creds, 'attempts': [], 'log_lines': [],
-            'migration_started': None, 'already_migrated': False, 'duration_seconds': 0.0}
+            'task_started': None, 'duration_seconds': 0.0}
     if check_mode:
         # In check mode the stop and the key settings that come before this step were only
         # predicted, so a running node or absent key settings say nothing: report the run.
@@ -54,9 +96,9 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
         return base
     state = node.down_state()
     if not state['down']:
-        raise OperationFailed('Looker is running on this node (pid %s alive: %s, /alive: %s): migrate_encryption needs '
+        raise OperationFailed('Looker is running on this node (pid %s alive: %s, /alive: %s): %s needs '
                               'every node of the cluster stopped. Stop the cluster first (lk_stop_cluster)'
-                              % (state['pid'], state['pid_alive'], state['alive']), **base)
+                              % (state['pid'], state['pid_alive'], state['alive'], name), **base)
     tasks = node.running_tasks(task_scope)
     if tasks:
         raise OperationFailed('a Looker task is already running: %s. Wait for it to finish (never kill it), then run '
@@ -65,7 +107,7 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
         raise OperationFailed('the credentials file %s (%s) does not exist: fix -d/--internal-db-creds in LOOKERARGS '
                               'or the creds_file option (none = no -d)'
                               % (creds, 'from LOOKERARGS' if creds_file is None else 'creds_file option'), **base)
-    if require_key_settings:
+    if task.require_key_settings:
         key = node.config.key_summary()
         if key['mode'] == 'none':
             raise OperationFailed('lookerstart.cfg gives Looker no key settings (LKR_MASTER_KEY_FILE, LKR_MASTER_KEY_ENV '
@@ -80,9 +122,10 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
     while True:
         attempt += 1
         position = node.log.log_position()
-        out_dir = tempfile.mkdtemp(prefix='lookerops-migrate-')
+        out_dir = tempfile.mkdtemp(prefix='lookerops-task-')
         a0 = time.monotonic()
-        proc = node.runner.spawn(argv, out_dir, source_cfg=True, new_session=True)
+        proc = node.runner.spawn(argv, out_dir, env_extra=task.env or None, source_cfg=True, new_session=True,
+                                 unset=task.unset)
         try:
             rc = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -90,10 +133,10 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
                                      'live_nodes': False})
             base['duration_seconds'] = round(time.monotonic() - t0, 3)
             base['log_lines'] = node.log.lines_after(position)
-            raise OperationFailed('migrate_encryption did not finish within %ss; it is still running as pid %s and was '
+            raise OperationFailed('%s did not finish within %ss; it is still running as pid %s and was '
                                   'NOT stopped (stopping it midway can corrupt the internal database). Wait for it to '
                                   'finish (watch log/looker.log; its output goes to %s), then run this again'
-                                  % (timeout, proc.pid, out_dir), pid=proc.pid, output_dir=out_dir, **base)
+                                  % (name, timeout, proc.pid, out_dir), pid=proc.pid, output_dir=out_dir, **base)
         out = read_output(out_dir, limit=1048576)
         shutil.rmtree(out_dir, ignore_errors=True)
         log_lines = node.log.lines_after(position)
@@ -104,30 +147,29 @@ def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, re
         base['log_lines'] = log_lines
         base['duration_seconds'] = round(time.monotonic() - t0, 3)
         # Whether Looker began changing records: also reported on failure, so the caller knows if service can
-        # simply be given back (nothing migrated) or the backups are needed.
-        started = [line for line in log_lines + out['stdout'].splitlines() if MIGRATION_STARTED_RE.search(line)]
-        base['migration_started'] = started[0] if started else None
+        # simply be given back (nothing changed) or the backups are needed.
+        started = [line for line in log_lines + out['stdout'].splitlines() if task.started_re.search(line)]
+        base['task_started'] = started[0] if started else None
         if live:
             delay = min(retry_max_delay, retry_delay * (retry_backoff ** (attempt - 1)))
             if attempt <= retries and time.monotonic() + delay < deadline:
                 time.sleep(delay)
                 continue
-            raise OperationFailed('migrate_encryption still reports other live nodes connected to the backend after %d '
+            raise OperationFailed('%s still reports other live nodes connected to the backend after %d '
                                   'attempt(s): a node of the cluster is running or stopped less than a minute ago. '
                                   'Verify every node is stopped (lk_stop_cluster on all nodes, and no other Looker '
-                                  'connected to this backend database), then run again' % attempt,
+                                  'connected to this backend database), then run again' % (name, attempt),
                                   stderr_tail=tail(out['stderr']), **base)
         known = find_known_error(texts)
         if known:
-            raise OperationFailed('migrate_encryption failed: %s (%s). %s' % (known[1], known[3], known[2]),
+            raise OperationFailed('%s failed: %s (%s). %s' % (name, known[1], known[3], known[2]),
                                   error=known[0], rc=rc, stderr_tail=tail(out['stderr']), **base)
         if rc != 0:
-            raise OperationFailed('migrate_encryption exited with rc %s and no documented error: see stderr_tail and '
-                                  'log_lines, fix the cause, then run again (the backups taken before the migration '
-                                  'are the way back)' % rc, rc=rc, stderr_tail=tail(out['stderr']),
+            raise OperationFailed('%s exited with rc %s and no documented error: see stderr_tail and '
+                                  'log_lines, fix the cause, then run again (the backups taken before this step '
+                                  'are the way back)' % (name, rc), rc=rc, stderr_tail=tail(out['stderr']),
                                   stdout_tail=tail(out['stdout']), **base)
         base['changed'] = bool(started)
-        base['already_migrated'] = not started
         base['rc'] = rc
         base['stdout_tail'] = tail(out['stdout'])
         return base

@@ -8,6 +8,7 @@ This is not a public API; it may change without notice. Standard library only: i
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker_fence
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_http import DEFAULT_API_PORT, api_release, control_stop
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_log import parse_since
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import read_pid_file
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import process_started_at, read_pid_file
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_settings import DEFAULT_PORT
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import read_output
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
@@ -95,6 +96,7 @@ def node_info(node, run_id=None, api_port=DEFAULT_API_PORT):
         info['alive'] = node.probe_alive()
         info['key'] = node.config.key_summary()
         info['key'].update(node.config.key_identity())
+        info['key']['proven_by_start'] = _key_proven_by_start(node, info)
         if info['release'] is None and info['alive']['state'] == 'up':
             # No release in the manifest: a running node tells it through its API.
             info['release'] = api_release(api_port)
@@ -110,6 +112,28 @@ def node_info(node, run_id=None, api_port=DEFAULT_API_PORT):
     # Where the log ends now: later evidence is read from here on, never by comparing clocks.
     info['log_position'] = node.log.log_position()
     return info
+
+
+def _key_proven_by_start(node, info):
+    """Whether the running Looker proves that the key settings on disk open its data: it answers /alive and started
+    after the last change of lookerstart.cfg and of the key file. None when Looker does not run here."""
+    if not info.get('pid_alive') or (info.get('alive') or {}).get('state') != 'up':
+        return None
+    started = process_started_at(info['pid'])
+    if started is None:
+        return None
+    paths = [node.p('lookerstart.cfg')]
+    key_file = (info['key'].get('key_file') or {}).get('path')
+    if key_file:
+        paths.append(key_file if os.path.isabs(key_file) else os.path.join(node.home, key_file))
+    for path in paths:
+        try:
+            # One second of slack: a file written just before the start may carry a coarser time stamp.
+            if os.stat(path).st_mtime > started + 1:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _node_backend(node, settings):

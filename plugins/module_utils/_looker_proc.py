@@ -126,3 +126,15 @@ def running_tasks(jar, scope='host'):
     for task in tasks:
         task.pop('jar_id', None)
     return tasks
+
+
+def process_started_at(pid):
+    """Epoch seconds when ``pid`` started (from /proc/<pid>/stat and the boot time), or None when unreadable."""
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as handle:
+            ticks = int(handle.read().rsplit(b')', 1)[-1].split()[19])
+        with open('/proc/stat', 'rb') as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith(b'btime '))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / float(os.sysconf('SC_CLK_TCK'))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +18,7 @@ import tempfile
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError
 
 DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin'
+_ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 _SOURCE_CFG_WRAPPER = 'if [ -r ./lookerstart.cfg ]; then . ./lookerstart.cfg >/dev/null 2>&1 </dev/null; fi; exec "$@"'
 
 
@@ -100,8 +102,14 @@ class LookerUser:
             os.setuid(info.pw_uid)
         return drop
 
-    def spawn(self, argv, out_dir, env_extra=None, source_cfg=True, new_session=False, path=None, cwd=None):
-        """Start a command as the Looker user with stdout/stderr to files in ``out_dir``; returns the Popen."""
+    def spawn(self, argv, out_dir, env_extra=None, source_cfg=True, new_session=False, path=None, cwd=None, unset=()):
+        """Start a command as the Looker user with stdout/stderr to files in ``out_dir``; returns the Popen.
+
+        ``unset`` names settings of lookerstart.cfg removed after it is sourced (names only: never a value in argv).
+        """
+        bad = [name for name in unset if not _ENV_NAME_RE.match(name)]
+        if bad:
+            raise LookerNodeError('not an environment variable name: %s' % ', '.join(bad))
         preexec = self.preexec()
         env = self.child_env(env_extra, path=path)
         with open(os.path.join(out_dir, 'stdout'), 'wb') as out, open(os.path.join(out_dir, 'stderr'), 'wb') as err:
@@ -109,7 +117,10 @@ class LookerUser:
             # AnsibleModule.run_command: this runs as another user, may outlive the module (a Looker task is never killed),
             # and the module_utils are also used without an AnsibleModule.
             if source_cfg:
-                argv = ['/bin/sh', '-c', _SOURCE_CFG_WRAPPER, 'sh'] + list(argv)
+                wrapper = _SOURCE_CFG_WRAPPER
+                if unset:
+                    wrapper = wrapper.replace('exec "$@"', 'unset %s; exec "$@"' % ' '.join(unset))
+                argv = ['/bin/sh', '-c', wrapper, 'sh'] + list(argv)
             # pylint: disable-next=ansible-bad-function
             return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd or self.home,
                                     env=env, preexec_fn=preexec, start_new_session=new_session, close_fds=True)

@@ -14,6 +14,18 @@ That inference lives here, in one table, and every name can be overridden by the
 
 from __future__ import annotations
 
+import json
+import re
+import time
+
+from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import OfflineTask, run_offline_task
+
+# Looker documents no log line for the start of a rekey: whether it changed anything is judged from its attempts.
+NEVER = re.compile(r'(?!)')
+
 # The key settings of each kind of CMK, as Looker reads them at start.
 KIND_SETTINGS = {
     'local_env': ('LKR_MASTER_KEY_ENV',),
@@ -94,3 +106,139 @@ def rekey_environment(source, destination, overrides=None, source_kcv=None, dest
 def inferred_names(env):
     """The names in a rekey environment that Looker does not document (to say so in the run's output)."""
     return sorted(name for name in env if is_inferred(name))
+
+
+# ---------------------------------------------------------------- the rekey run on a stopped node
+
+# Settings of lookerstart.cfg the rekey task must not see: it is told both keys by the _SOURCE/_DESTINATION
+# variables only (AWS_REGION stays: the AWS SDK reads it for everything else).
+PLAIN_KEY_SETTINGS = ('LKR_MASTER_KEY_FILE', 'LKR_MASTER_KEY_ENV', 'LKR_AWS_CMK', 'LKR_AWS_CMK_EC')
+DEFAULT_CONTEXT = 'Looker_Encryption_Context'
+STATE_VERSION = 1
+
+
+def kms_identity(region, cmk, context=None):
+    """The identity of AWS KMS key settings, as lk_node_info reports it: kms:<region>/<alias>/<context>."""
+    alias = cmk if cmk.startswith('alias/') else 'alias/' + cmk
+    return 'kms:%s/%s/%s' % (region, alias, context or DEFAULT_CONTEXT)
+
+
+def source_settings(config):
+    """(settings, identity) of the key Looker gets on this node now, read from lookerstart.cfg.
+
+    A local key is always handed on as text under the documented LKR_MASTER_KEY_ENV name, whether the node reads it
+    from a file or from the environment: the one pair of rekey variables Looker documents.
+    """
+    summary = config.key_summary()
+    if summary['mode'] == 'aws':
+        settings = key_settings('aws_kms', region=summary['aws_region'] or '', cmk=summary['aws_cmk'] or '',
+                                context=summary['aws_cmk_ec'] or None)
+        return settings, kms_identity(settings['AWS_REGION'], settings['LKR_AWS_CMK'], summary['aws_cmk_ec'])
+    if summary['mode'] in ('file', 'env'):
+        _kind, text = config.key_text_in_force()
+        try:
+            ident = kcv_of_text(text)
+        except KeyMaterialError as exc:
+            raise RekeyError('the key Looker gets on this node now is not a valid CMK (%s): fix the node first' % exc) from None
+        return {'LKR_MASTER_KEY_ENV': text.strip()}, ident
+    if summary['mode'] == 'multiple':
+        raise RekeyError('lookerstart.cfg gives Looker more than one kind of key (%s): which key the data is under is '
+                         'not clear; fix the node by hand first' % ', '.join(summary['modes']))
+    raise RekeyError('lookerstart.cfg gives Looker no key settings: rekey changes the key of an instance on AES-256-GCM; '
+                     'migrate it first (lookerops.encryption.migrate)')
+
+
+def destination_settings(kind, key=None, aws_region=None, aws_cmk=None, aws_cmk_ec=None):
+    """(settings, identity) of the new key: ``kind`` local (key text) or aws_kms."""
+    if kind == 'local':
+        try:
+            ident = kcv_of_text(key or '')
+        except KeyMaterialError as exc:
+            raise RekeyError('the new key is not a valid CMK: %s' % exc) from None
+        return {'LKR_MASTER_KEY_ENV': key.strip()}, ident
+    settings = key_settings('aws_kms', region=aws_region, cmk=aws_cmk, context=aws_cmk_ec)
+    return settings, kms_identity(aws_region, settings['LKR_AWS_CMK'], aws_cmk_ec)
+
+
+def read_state(path):
+    """The rekey state file beside the run lock ({} when there is none)."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise RekeyError('the rekey state file %s cannot be read (%s): move it aside only if no rekey is under way'
+                         % (path, exc)) from None
+    return data if isinstance(data, dict) else {}
+
+
+def write_state(path, **state):
+    """Write the rekey state (identities only, never key text), 0600 from the first byte."""
+    state = dict(state, version=STATE_VERSION, updated_utc=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+    atomic_write(path, (json.dumps(state, sort_keys=True) + '\n').encode('ascii'), mode=0o600)
+    return state
+
+
+def rekey(node, destination_kind, destination_key=None, aws_region=None, aws_cmk=None, aws_cmk_ec=None,
+          expected_source=None, state_path=None, run_id=None, overrides=None, check_mode=False, **task_options):
+    """Run ``java -jar looker.jar rekey`` once, with the old key (as Looker gets it on this node now) under the
+    _SOURCE names and the new key under the _DESTINATION names, in the task's environment only.
+
+    Idempotent: when this node's settings already name the new key, or the state file says a rekey from the same old
+    key to the same new key completed, nothing runs. A rekey that did not complete (state ``running``) is run again
+    with the same keys; one towards another key is refused.
+    """
+    node.require_home()
+    dst_settings, dst_ident = destination_settings(destination_kind, destination_key, aws_region, aws_cmk, aws_cmk_ec)
+    in_force = node.config.key_identity()
+    base = {'changed': False, 'destination': dst_ident, 'source': in_force.get('identity'), 'already_rekeyed': False,
+            'variables': [], 'inferred_variables': [], 'attempts': [], 'log_lines': [], 'command': [],
+            'task_ran': False, 'duration_seconds': 0.0, 'state_path': state_path}
+    if in_force.get('identity') == dst_ident:
+        base.update(already_rekeyed=True, msg='this node already gives Looker the new key %s: nothing to do' % dst_ident)
+        return base
+    state = read_state(state_path) if state_path else {}
+    if state:
+        same = state.get('destination') == dst_ident and state.get('source') == in_force.get('identity')
+        if state.get('state') == 'done' and same:
+            base.update(already_rekeyed=True, msg='the rekey from %s to %s completed (run %s); only the key settings of '
+                        'the nodes were left to change' % (state['source'], dst_ident, state.get('run_id')))
+            return base
+        if state.get('state') == 'running' and not same:
+            raise OperationFailed('a rekey from %s to %s did not complete (run %s, state file %s): the data may be under '
+                                  'either key. Resume that rekey with the same new key, or roll it back '
+                                  '(lookerops.encryption.rollback -e lookerops_run_id=%s); nothing was run'
+                                  % (state.get('source'), state.get('destination'), state.get('run_id'), state_path,
+                                     state.get('run_id')), **base)
+    src_settings, src_ident = source_settings(node.config)
+    base['source'] = src_ident
+    if expected_source is not None and src_ident != expected_source:
+        raise OperationFailed('this node gives Looker the key %s, but the run planned to rekey from %s: the node '
+                              'changed since preflight. Run again; nothing was run' % (src_ident, expected_source), **base)
+    local = [ident for ident in (src_ident, dst_ident) if ident.startswith('kcv')]
+    env = rekey_environment(src_settings, dst_settings, overrides,
+                            source_kcv=src_ident if src_ident.startswith('kcv') else None,
+                            destination_kcv=dst_ident if len(local) == 2 else None)
+    base.update(variables=sorted(env), inferred_variables=inferred_names(env))
+    task = OfflineTask('rekey', NEVER, env=env, unset=PLAIN_KEY_SETTINGS, require_key_settings=False)
+    if check_mode:
+        base['changed'] = True
+        return base
+    if state_path:
+        write_state(state_path, state='running', source=src_ident, destination=dst_ident, run_id=run_id)
+    try:
+        result = run_offline_task(node, task, check_mode=False, **task_options)
+    except OperationFailed as exc:
+        exc.result.pop('task_started', None)
+        ran = any(a['rc'] is None or not a['live_nodes'] for a in exc.result.get('attempts', []))
+        exc.result.update({k: v for k, v in base.items() if k not in exc.result}, task_ran=ran)
+        if not ran and state_path:
+            # Refused before Looker touched anything (live nodes, or it never started): the old key still holds.
+            write_state(state_path, state='refused', source=src_ident, destination=dst_ident, run_id=run_id)
+        raise
+    result.pop('task_started', None)
+    base.update(result, changed=True, task_ran=True)
+    if state_path:
+        write_state(state_path, state='done', source=src_ident, destination=dst_ident, run_id=run_id)
+    return base

@@ -168,6 +168,9 @@ key:
     - C(identity) says which key Looker gets, without revealing it, C(kcv1:...) (the key check value of a local key, from
       C(LKR_MASTER_KEY_ENV) or the key file) or C(kms:<region>/<alias>/<context>); null without key settings. C(kind) is
       C(env), C(file) or C(aws_kms); C(error) says why a local key could not be read or is invalid.
+    - C(proven_by_start) is true when the running Looker answers C(/alive) and started after the last change of
+      C(lookerstart.cfg) and of the key file, so the key settings on disk are the ones that open its data; false when one of
+      them changed since; null when Looker does not run on the node.
   returned: always
   type: dict
 running_tasks:

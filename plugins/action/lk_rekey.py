@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of lookerops.encryption.lk_rekey: for a new local key, supplies it from `key`, a controller key file or the
+escrow (never generates one), and sends it to the node only inside the module payload (no_log there, never echoed)."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
+    split_task_args,
+    SOURCE_ARGSPEC,
+    resolve_task_cmk,
+)
+
+MODULE = 'lookerops.encryption.lk_rekey'
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        module_args, params, error = split_task_args(self._task.args, SOURCE_ARGSPEC)
+        if error:
+            result.update(failed=True, msg=error)
+            return result
+        facts = {}
+        if module_args.get('new_key_source') == 'local':
+            source, error = resolve_task_cmk(params, self._loader, params['key'], False, bool(self._task.check_mode),
+                                             key_file=params['controller_key_file'])
+            if error:
+                result.update(failed=True, msg='The new key: %s' % error)
+                return result
+            expected = module_args.get('expected_kcv')
+            if expected is not None and expected != source.kcv:
+                result.update(failed=True, msg='The new key has %s but expected_kcv is %s; nothing was sent to the node.'
+                              % (source.kcv, expected))
+                return result
+            module_args['key'] = source.key_text
+            module_args['expected_kcv'] = source.kcv
+            facts = {'escrow_path': source.escrow_path, 'escrow_verified': source.escrow_verified}
+            source = None
+        elif params['key'] is not None or params['controller_key_file'] is not None:
+            result.update(failed=True, msg='key and controller_key_file are for new_key_source=local; an AWS KMS key is named by '
+                                           'aws_region, aws_cmk and aws_cmk_ec.')
+            return result
+        module_result = execute_module(self, MODULE, module_args, task_vars)
+        result.update(module_result)
+        result.update(facts)
+        return result
