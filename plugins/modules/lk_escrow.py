@@ -11,8 +11,8 @@ module: lk_escrow
 short_description: Retire the old CMK's escrow and put the new one in force after a rekey (or back, for its rollback)
 version_added: 0.2.0
 description:
-  - Runs on the controller (C(delegate_to: localhost)). Works on the Ansible Vault escrow files of one cluster without reading
-    them: C(<stem>.vault) holds the key in force, C(<stem>-next.vault) the new key of a rekey under way, and
+  - Runs on the controller (C(delegate_to) C(localhost)). Works on the Ansible Vault escrow files of one cluster without reading
+    them. C(<stem>.vault) holds the key in force, C(<stem>-next.vault) the new key of a rekey under way, and
     C(<stem>-retired-<kcv>.vault) an old key, with a C(.json) note beside it (when it was retired, by which run, and that it
     must be kept as long as any backup taken under it).
   - V(promoted) after a rekey proved itself; the old key is retired, never deleted.

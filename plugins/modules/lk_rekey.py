@@ -86,8 +86,8 @@ options:
     type: str
   variable_names:
     description:
-      - Renames of the rekey variables, as C({SETTING: {source: NAME, destination: NAME}}), for a release whose names differ from
-        the inferred ones.
+      - "Renames of the rekey variables, as C({SETTING: {source: NAME, destination: NAME}}), for a release whose names differ
+        from the inferred ones."
     type: dict
     default: {}
   creds_file:
