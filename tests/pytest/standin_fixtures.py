@@ -212,6 +212,18 @@ def make_node(tmp_path, request):
         node.kill_all()
 
 
+@pytest.fixture
+def standin_moto(tmp_path):
+    """A moto server (AWS KMS) on loopback (tests/bed/moto.py), stopped by pid."""
+    from bed.moto import MotoServer  # pylint: disable=import-outside-toplevel
+    server = MotoServer(log_file=str(tmp_path / 'moto.log'))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope='session')
 def standin_mariadb():
     """One MariaDB for the stand-in tests (tests/bed/mariadb.py), stopped by pid at the end.

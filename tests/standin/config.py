@@ -16,6 +16,8 @@ DEFAULTS = {
     'live_window_seconds': 60.0,
     'heartbeat_seconds': 5.0,
     'crash_midway': False,
+    # rekey: exit abruptly (137) right after the destination-wrapped KEK was written as rekey_pending.
+    'crash_rekey': False,
     'rotate_log_on_migrate': False,
     'records': 10,
     # Seconds the node's clock is off: Looker stamps its log lines with the node's clock.

@@ -183,11 +183,11 @@ class AwsCMK:
 
     provider = 'aws'
 
-    def __init__(self, region, alias, context):
+    def __init__(self, region, alias, context, source='LKR_AWS_CMK'):
         self.region = region
         self.alias = alias
         self.context = {'Looker_Encryption_Context': context}
-        self.source = 'LKR_AWS_CMK'
+        self.source = source
         self._client = None
 
     def _kms(self):
@@ -211,12 +211,52 @@ class AwsCMK:
         res = self._call('generate_data_key', KeyId=self.alias, KeySpec='AES_256', EncryptionContext=self.context)
         return res['Plaintext'], {'provider': self.provider, 'blob': b64e(res['CiphertextBlob']), 'alias': self.alias}
 
+    def wrap_kek(self, kek):
+        """Wrapped form of an existing ``kek`` (rekey): KMS Encrypt with the encryption context.
+
+        Same stored form as new_kek, so unwrap_kek (Decrypt) reads both."""
+        res = self._call('encrypt', KeyId=self.alias, Plaintext=kek, EncryptionContext=self.context)
+        return {'provider': self.provider, 'blob': b64e(res['CiphertextBlob']), 'alias': self.alias}
+
     def unwrap_kek(self, wrapped):
         """KEK bytes via KMS Decrypt with the encryption context."""
         if wrapped.get('provider') != self.provider:
-            raise StartError('the key encryption key of this database was made with a local Master Key, but LKR_AWS_CMK is set')
+            raise StartError('the key encryption key of this database was made with a local Master Key, but %s is set'
+                             % self.source)
         res = self._call('decrypt', CiphertextBlob=b64d(wrapped['blob']), EncryptionContext=self.context, KeyId=self.alias)
         return res['Plaintext']
+
+
+def key_setting_names(suffix=''):
+    """Variable names of the key settings, each with ``suffix`` appended (rekey: '_SOURCE' / '_DESTINATION')."""
+    return {
+        'aws_cmk': 'LKR_AWS_CMK' + suffix,
+        'aws_region': 'AWS_REGION' + suffix,
+        'aws_ec': 'LKR_AWS_CMK_EC' + suffix,
+        'env': 'LKR_MASTER_KEY_ENV' + suffix,
+        'file': 'LKR_MASTER_KEY_FILE' + suffix,
+    }
+
+
+def key_settings_for(env, suffix):
+    """The CMK named by the key settings with ``suffix`` appended, or None when none of them is set.
+
+    Precedence: LKR_AWS_CMK<suffix>, then LKR_MASTER_KEY_ENV<suffix>, then LKR_MASTER_KEY_FILE<suffix>.
+    Empty values count as unset. The region is AWS_REGION<suffix>, else AWS_REGION, else AWS_DEFAULT_REGION;
+    the encryption context LKR_AWS_CMK_EC<suffix>, else the default context. Raises StartError on a bad setting.
+    """
+    env = os.environ if env is None else env
+    names = key_setting_names(suffix)
+    if env.get(names['aws_cmk']):
+        region = env.get(names['aws_region']) or env.get('AWS_REGION') or env.get('AWS_DEFAULT_REGION')
+        if not region:
+            raise StartError('%s is set but %s is not' % (names['aws_cmk'], names['aws_region']))
+        return AwsCMK(region, env[names['aws_cmk']], env.get(names['aws_ec']) or DEFAULT_EC, source=names['aws_cmk'])
+    if env.get(names['env']):
+        return LocalCMK(_decode_cmk(env[names['env']]), names['env'])
+    if env.get(names['file']):
+        return LocalCMK(read_key_file(env[names['file']]), names['file'])
+    return None
 
 
 def key_settings(env=None):
@@ -224,21 +264,4 @@ def key_settings(env=None):
 
     Precedence: LKR_AWS_CMK, then LKR_MASTER_KEY_ENV, then LKR_MASTER_KEY_FILE. Empty values count as unset.
     """
-    env = os.environ if env is None else env
-    if env.get('LKR_AWS_CMK'):
-        region = env.get('AWS_REGION') or env.get('AWS_DEFAULT_REGION')
-        if not region:
-            raise StartError('LKR_AWS_CMK is set but AWS_REGION is not')
-        return AwsCMK(region, env['LKR_AWS_CMK'], env.get('LKR_AWS_CMK_EC') or DEFAULT_EC)
-    if env.get('LKR_MASTER_KEY_ENV'):
-        return LocalCMK(_decode_cmk(env['LKR_MASTER_KEY_ENV']), 'LKR_MASTER_KEY_ENV')
-    if env.get('LKR_MASTER_KEY_FILE'):
-        return LocalCMK(read_key_file(env['LKR_MASTER_KEY_FILE']), 'LKR_MASTER_KEY_FILE')
-    return None
-
-
-def local_cmk_from_text(text, name):
-    """For rekey: a CMK given as base64 text in variable ``name``."""
-    if not text:
-        raise StartError('%s is not set' % name)
-    return LocalCMK(_decode_cmk(text), name)
+    return key_settings_for(env, '')

@@ -19,6 +19,9 @@ from standin.store import open_store, pid_alive, read_pid, resolve_creds, wait_f
 
 LIVE_NODES_MESSAGE = ('There are other live nodes connected to this backend Looker database. If Looker was shutdown within '
                       'the last minute, try again shortly, otherwise verify all nodes in the cluster are shut down.')
+REKEY_PENDING_MESSAGE = ('a rekey did not complete; run java -jar looker.jar rekey again with the same source and '
+                         'destination keys')
+REKEY_SIDES = ('_SOURCE', '_DESTINATION')
 RECORD_KINDS = ('connection_credentials', 'user_attribute_value', 'user_authentication_data',
                 'cached_customer_data', 'internal_db_backup')
 
@@ -82,6 +85,8 @@ def open_runtime(home, creds_path, conf, create, for_start):
             store.create(settings, records)
             created = True
         settings, records = store.read()
+        if for_start and settings.get('rekey_pending'):
+            raise keys.StartError(REKEY_PENDING_MESSAGE)
         kek = None
         if settings.get('scheme') in ('gcm', 'migrating'):
             if cmk is None:
@@ -155,10 +160,30 @@ def task_migrate(home, creds_path, conf):
         store.close()
 
 
+def rekey_key(env, suffix):
+    """The CMK of one side of rekey (suffix '_SOURCE' or '_DESTINATION'); TaskError when unset or bad."""
+    names = keys.key_setting_names(suffix)
+    try:
+        cmk = keys.key_settings_for(env, suffix)
+    except keys.StartError as exc:
+        set_names = [n for n in (names['aws_cmk'], names['env'], names['file']) if env.get(n)]
+        raise TaskError('rekey: the %s key setting %s is not usable: %s'
+                        % (suffix[1:].lower(), set_names[0] if set_names else names['aws_cmk'], exc.reason)) from None
+    if cmk is None:
+        raise TaskError('rekey: no %s key set; set %s (with %s or AWS_REGION, optional %s), %s or %s'
+                        % (suffix[1:].lower(), names['aws_cmk'], names['aws_region'], names['aws_ec'], names['env'],
+                           names['file']))
+    return cmk
+
+
 def task_rekey(home, creds_path, conf):
-    """java -jar looker.jar rekey: re-wrap the KEK from LKR_MASTER_KEY_ENV_SOURCE to ..._DESTINATION."""
-    src = keys.local_cmk_from_text(os.environ.get('LKR_MASTER_KEY_ENV_SOURCE'), 'LKR_MASTER_KEY_ENV_SOURCE')
-    dst = keys.local_cmk_from_text(os.environ.get('LKR_MASTER_KEY_ENV_DESTINATION'), 'LKR_MASTER_KEY_ENV_DESTINATION')
+    """java -jar looker.jar rekey: re-wrap the KEK from the _SOURCE key settings to the _DESTINATION ones.
+
+    Two steps, each one atomic write of the settings: the destination-wrapped KEK goes to ``rekey_pending``
+    (``start`` refuses while it is there), then it replaces ``kek``. A rerun after a crash between the two
+    still opens the KEK with the source key and completes.
+    """
+    src, dst = (rekey_key(os.environ, suffix) for suffix in REKEY_SIDES)
     store = open_store(home, resolve_creds(creds_path))
     try:
         if not store.exists():
@@ -168,9 +193,31 @@ def task_rekey(home, creds_path, conf):
         if settings.get('scheme') != 'gcm':
             raise TaskError('rekey needs a database fully encrypted with %s (scheme is %s); run migrate_encryption first'
                             % (keys.SCHEME_GCM, settings.get('scheme')))
-        kek = src.unwrap_kek(settings['kek'])
-        store.set_settings(dict(settings, kek=dst.wrap_kek(kek), rekeyed_at=time.time()))
-        msg = 'Rekey of the key encryption key complete'
+        try:
+            kek = src.unwrap_kek(settings['kek'])
+        except keys.StartError as exc:
+            msg = ("the source key does not open this database's key encryption key; nothing was changed (%s: %s)"
+                   % (src.source, exc.reason))
+            log(home, 'ERROR', 'crypt', msg)
+            raise TaskError(msg) from None
+        try:
+            pending = dst.wrap_kek(kek)
+        except keys.StartError as exc:
+            msg = ('the destination key could not wrap the key encryption key; nothing was changed (%s: %s)'
+                   % (dst.source, exc.reason))
+            log(home, 'ERROR', 'crypt', msg)
+            raise TaskError(msg) from None
+        log(home, 'INFO', 'crypt', 'Starting rekey of the key encryption key')
+        settings = dict(settings, rekey_pending=pending)
+        store.set_settings(settings)
+        if conf.get('crash_rekey'):
+            log(home, 'ERROR', 'crypt', 'stand-in crash_rekey: aborting after writing the pending key encryption key')
+            os._exit(137)  # pylint: disable=protected-access
+        settings = dict(settings, kek=pending, rekeyed_at=time.time())
+        del settings['rekey_pending']
+        store.set_settings(settings)
+        log(home, 'INFO', 'crypt', 'On-disk cache invalidated (the stand-in keeps no cache directory)')
+        msg = 'Rekey of the key encryption key complete; the on-disk cache was invalidated'
         log(home, 'INFO', 'crypt', msg)
         print(msg)
         return 0
@@ -216,7 +263,8 @@ def task_inspect(home, creds_path, counts_only=False):
         store.close()
     legacy = sum(1 for r in records if r['value'].startswith(keys.LEGACY_PREFIX))
     gcm = sum(1 for r in records if r['value'].startswith(keys.GCM_PREFIX))
-    out = {'legacy': legacy, 'gcm': gcm, 'total': len(records), 'scheme': settings.get('scheme'), 'digest': None}
+    out = {'legacy': legacy, 'gcm': gcm, 'total': len(records), 'scheme': settings.get('scheme'), 'digest': None,
+           'rekey_pending': bool(settings.get('rekey_pending'))}
     if not counts_only:
         kek = None
         if settings.get('kek'):
