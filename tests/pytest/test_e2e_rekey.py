@@ -8,19 +8,20 @@ the state the one before left, as a real instance would."""
 
 from __future__ import annotations
 
-import base64
-import glob
 import json
 import os
+import sys
 
 import pytest
 
-from e2e.runner import Controller, run_playbook
+from e2e.runner import Controller, collections_path, run_playbook
 from test_e2e_migrate import ArgvWatcher, all_alive, fences, fresh, recap_changed, scan_tree
 
 REKEY_CLUSTER = {'name': 'e2e-rekey', 'nodes': 3, 'cluster': True, 'moto': True,
                  'standin': {'start_seconds': 0.3, 'stop_seconds': 0.3, 'migrate_seconds': 1, 'live_window_seconds': 4}}
 KEY_PATH = '/home/looker/.lookerops/cmk.key'
+if collections_path() not in sys.path:
+    sys.path.insert(0, collections_path())
 KMS_A = {'lookerops_cmk_source': 'aws_kms', 'lookerops_aws_region': 'us-east-1',
          'lookerops_aws_cmk_alias': 'alias/looker-rekey-a', 'lookerops_aws_cmk_create': True}
 KMS_B = dict(KMS_A, lookerops_aws_cmk_alias='alias/looker-rekey-b', lookerops_aws_cmk_ec='Rotated_Context_2026')
