@@ -8,6 +8,7 @@ the state the one before left, as a real instance would."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
@@ -136,3 +137,162 @@ def test_local_to_new_local_key(chain):
     for text in chain.keys:
         assert not [argv for argv in watcher.seen if text.encode() in argv]
         assert text not in proc.stdout and text not in proc.stderr
+
+
+def test_a_second_rekey_to_the_same_key_changes_nothing(chain):
+    proc = chain.run('rekey', {'lookerops_cmk_key': chain.keys[1]})
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    assert set(recap_changed(proc.stdout).values()) == {0}, recap_changed(proc.stdout)
+    assert 'is already the key in force on every node' in proc.stdout
+    chain.assert_up_and_intact()
+
+
+def _replace_key_file(node, text):
+    """Write another key into a node's key file as root, keeping mode 0400 (its time stamps change)."""
+    path = os.path.join(node.user_home, '.lookerops', 'cmk.key')
+    st = os.stat(path)
+    os.chmod(path, 0o600)
+    with open(path, 'w', encoding='ascii') as handle:
+        handle.write(text + '\n')
+    os.chmod(path, 0o400)
+    return path, st
+
+
+def _jar(node, release):
+    from standin.install import build_jar  # pylint: disable=import-outside-toplevel
+    build_jar(os.path.join(node.home, 'looker.jar'), release)
+
+
+def test_refusals_before_anything_stops(chain, tmp_path):
+    """The old key does not open the data on a node; the new key cannot be escrowed; a release without rekey."""
+    before = chain.bed.inspect()
+    node = chain.bed.nodes[1]
+    # A node whose key file changed after Looker started there: its key is not proven to open the data.
+    path, st = _replace_key_file(node, chain.keys[0])
+    try:
+        proc = chain.run('rekey')
+    finally:
+        _replace_key_file(node, chain.keys[1])
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert proc.returncode != 0
+    assert 'looker2' in proc.stdout and 'changed after Looker started' in proc.stdout, proc.stdout[-4000:]
+    # The new key's escrow cannot be written (its directory would be under a regular file).
+    blocker = tmp_path / 'not-a-directory'
+    blocker.write_text('x')
+    proc = chain.run('rekey', {'lookerops_cmk_escrow_path': str(blocker / 'cmk.vault')})
+    assert proc.returncode != 0
+    assert str(blocker) in proc.stdout, proc.stdout[-4000:]
+    # A release before the offline key tasks.
+    _jar(node, '6.2.0')
+    try:
+        proc = chain.run('rekey')
+    finally:
+        _jar(node, '23.0.0')
+    assert proc.returncode != 0
+    assert 'looker2' in proc.stdout and 'has no rekey task' in proc.stdout, proc.stdout[-4000:]
+    # None of them touched anything: same key, same data, every node up and unfenced.
+    assert chain.bed.inspect() == before
+    assert {chain.node_key(n) for n in chain.bed.nodes} == {chain.keys[1]}
+    assert chain.escrow_kcv() == kcv(chain.keys[1])
+    chain.assert_up_and_intact()
+
+
+def _kms(chain):
+    import boto3  # pylint: disable=import-outside-toplevel
+    env = chain.bed.aws_env()
+    return boto3.client('kms', region_name='us-east-1', endpoint_url=env['AWS_ENDPOINT_URL'],
+                        aws_access_key_id=env['AWS_ACCESS_KEY_ID'], aws_secret_access_key=env['AWS_SECRET_ACCESS_KEY'])
+
+
+def test_local_to_aws_kms(chain):
+    old = kcv(chain.keys[1])
+    proc = chain.run('rekey', KMS_A)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    for name, text in chain.cfgs().items():
+        assert "LKR_AWS_CMK='alias/looker-rekey-a'" in text and 'LKR_MASTER_KEY' not in text, name
+    arn = _kms(chain).describe_key(KeyId='alias/looker-rekey-a')['KeyMetadata']['Arn']
+    assert {m['kcv'] for m in chain.markers().values()} == {'kms:' + arn}
+    # The old local key left the nodes and the escrow in force; it is kept retired.
+    for node in chain.bed.nodes:
+        assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key'))
+    assert not os.path.exists(chain.controller.escrow_path)
+    retired = chain.controller.escrow_path[:-len('.vault')] + '-retired-%s.vault' % old.split(':')[1]
+    assert chain.escrow_kcv(retired) == old
+    assert 'LKR_AWS_CMK_DESTINATION' in proc.stdout and 'inferred' in proc.stdout
+
+
+def test_aws_kms_key_a_to_key_b_with_a_new_context(chain):
+    proc = chain.run('rekey', KMS_B)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    for name, text in chain.cfgs().items():
+        assert "LKR_AWS_CMK='alias/looker-rekey-b'" in text and "LKR_AWS_CMK_EC='Rotated_Context_2026'" in text, name
+    assert 'keep the AWS KMS key of kms:us-east-1/alias/looker-rekey-a' in proc.stdout
+    # Idempotent on KMS too.
+    proc = chain.run('rekey', KMS_B)
+    assert proc.returncode == 0 and set(recap_changed(proc.stdout).values()) == {0}, proc.stdout[-3000:]
+
+
+def test_aws_kms_to_a_local_key_in_the_environment(chain):
+    proc = chain.run('rekey', {'lookerops_cmk_delivery': 'env'})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    new = chain.escrow_kcv()
+    assert {m['kcv'] for m in chain.markers().values()} == {new}
+    for name, text in chain.cfgs().items():
+        assert 'LKR_MASTER_KEY_ENV=' in text and 'LKR_AWS_CMK' not in text, name
+        chain.keys.append(text.split("LKR_MASTER_KEY_ENV='", 1)[1].split("'", 1)[0])
+    assert {kcv(k) for k in chain.keys[-3:]} == {new}
+    chain.keys[-3:] = chain.keys[-1:]
+
+
+def test_crash_during_rekey_leaves_nodes_down_then_resume_completes(chain):
+    chain.bed.set_standin(None, crash_rekey=True)
+    try:
+        proc = chain.run('rekey', {'lookerops_cmk_delivery': 'file'})
+    finally:
+        chain.bed.set_standin(None, crash_rekey=False)
+    assert proc.returncode != 0
+    assert 'FAILED in phase rekey' in proc.stdout, proc.stdout[-5000:]
+    assert not any(all_alive(chain.bed).values()) and all(fences(chain.bed).values())
+    resume = [ln for ln in proc.stdout.splitlines() if 'resume (after fixing the cause)' in ln]
+    rollback = [ln for ln in proc.stdout.splitlines() if 'roll back to the old key' in ln]
+    assert resume and rollback, proc.stdout[-5000:]
+    run_id = resume[0].rsplit('lookerops_run_id=', 1)[1].strip().strip('",')
+    assert 'lookerops.encryption.rekey -e lookerops_run_id=' + run_id in resume[0]
+    proc = chain.run('rekey', {'lookerops_cmk_delivery': 'file', 'lookerops_run_id': run_id})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    chain.keys.append(chain.node_key())
+    assert chain.escrow_kcv() == kcv(chain.keys[-1]) != kcv(chain.keys[-2])
+    chain.rekey_run = run_id
+
+
+def test_rollback_of_a_rekey_restores_the_old_key(chain):
+    env_key = chain.keys[-2]
+    proc = chain.run('rollback', {'lookerops_run_id': chain.rekey_run})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    for name, text in chain.cfgs().items():
+        assert "LKR_MASTER_KEY_ENV='%s'" % env_key in text and 'LKR_MASTER_KEY_FILE' not in text, name
+    for node in chain.bed.nodes:
+        assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key'))
+    assert {m['kcv'] for m in chain.markers().values()} == {kcv(env_key)}
+    assert chain.escrow_kcv() == kcv(env_key)
+    rolled_back = chain.controller.escrow_path[:-len('.vault')] + '-retired-%s.vault' % kcv(chain.keys[-1]).split(':')[1]
+    assert chain.escrow_kcv(rolled_back) == kcv(chain.keys[-1])
+    # A rekey after the rollback starts afresh (the rolled back rekey is forgotten).
+    proc = chain.run('rekey', {'lookerops_cmk_delivery': 'env'})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+
+
+def test_no_key_bytes_in_any_output_or_leftover_file(chain):
+    needles = [k.encode() for k in chain.keys]
+    for output in chain.outputs:
+        assert not [k for k in chain.keys if k in output]
+    skip = set(glob.glob(os.path.join(chain.controller.workdir, 'escrow', '*.vault')))
+    assert scan_tree(chain.controller.workdir, needles, skip=skip) == []
+    for node in chain.bed.nodes:
+        assert scan_tree(node.tmp_dir, needles) == []
