@@ -102,7 +102,17 @@ def restore(current, old_kcv, new_kcv, run_id, check_mode=False):
             if not check_mode:
                 _copy(current, retired)
                 _note(retired, new_kcv, run_id, 'rolled back to %s' % old_kcv)
+    if _same(old, current):
+        return out
     out['changed'] = True
     if not check_mode:
         _copy(old, current)
     return out
+
+
+def _same(one, other):
+    try:
+        with open(one, 'rb') as first, open(other, 'rb') as second:
+            return first.read() == second.read()
+    except OSError:
+        return False

@@ -35,7 +35,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils import _looke
 from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_settings as lset
 
 FAKE_JAVA = r'''#!%(python)s
-import datetime, http.server, json, os, sys, time, urllib.request
+import datetime, hashlib, http.server, json, os, sys, time, urllib.request
 CFG = %(cfg)r
 CALLS = %(calls)r
 LIVE = ('There are other live nodes connected to this backend Looker database. If Looker was shutdown within the last '
@@ -70,7 +70,9 @@ with open(CALLS, 'a') as h:
     h.write(json.dumps({'argv': args, 'cwd': os.getcwd(), 'uid': os.getuid(), 'user': os.environ.get('USER'),
                         'home': os.environ.get('HOME'), 'path': os.environ.get('PATH'),
                         'key_file': os.environ.get('LKR_MASTER_KEY_FILE'),
-                        'key_env_set': 'LKR_MASTER_KEY_ENV' in os.environ}) + '\n')
+                        'key_env_set': 'LKR_MASTER_KEY_ENV' in os.environ,
+                        'rekey_env': {k: hashlib.sha256(v.encode()).hexdigest() for k, v in os.environ.items()
+                                      if k.endswith(('_SOURCE', '_DESTINATION'))}}) + '\n')
 i = args.index('-jar')
 task = args[i + 2] if len(args) > i + 2 else 'start'
 if task == 'migrate_encryption':
@@ -112,6 +114,23 @@ if task == 'migrate_encryption':
             time.sleep(0.05)
         sys.exit(0)
     sys.exit(int(mode))
+if task == 'rekey':
+    mode = c.get('rekey', 'success')
+    if mode == 'live':
+        n = 0
+        if os.path.exists(CFG + '.count'):
+            with open(CFG + '.count') as h:
+                n = int(h.read())
+        with open(CFG + '.count', 'w') as h:
+            h.write(str(n + 1))
+        if n < c.get('live_failures', 2):
+            log(LIVE, 'ERROR', 'main')
+            sys.stderr.write(LIVE + '\n')
+            sys.exit(1)
+    if mode == 'crash':
+        sys.exit(137)
+    log('rekey done', 'INFO', 'crypt')
+    sys.exit(0)
 if task == 'stop':
     with open('.tmp/fake-token') as h:  # the real `looker.jar stop` has its own way; the fake keeps a copy
         tok = h.read().strip()

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 from ansible_collections.lookerops.encryption.plugins.modules import lk_node_info
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import common, run_main
@@ -24,6 +26,18 @@ def test_node_info_running(fake, monkeypatch):
     pid = fake.start_jvm()
     res = run_main(lk_node_info, common(fake), monkeypatch)
     assert res['pid'] == pid and res['pid_alive'] and res['alive']['state'] == 'up'
+
+
+def test_key_proven_by_start(fake, monkeypatch):
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert res['key']['proven_by_start'] is None  # not running: nothing proves the settings
+    fake.start_jvm()
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert res['key']['proven_by_start'] is True
+    later = time.time() + 30
+    os.utime(fake.key_file, (later, later))  # the key file changed after Looker started
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert res['key']['proven_by_start'] is False
 
 
 def test_node_info_missing_home(fake, monkeypatch):
