@@ -157,7 +157,7 @@ variables:
   type: list
   elements: str
 inferred_variables:
-  description: The names among O(variables) that Looker does not document (inferred from the pattern).
+  description: The names among RV(variables) that Looker does not document (inferred from the pattern).
   returned: always
   type: list
   elements: str
