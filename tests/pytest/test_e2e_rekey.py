@@ -131,6 +131,12 @@ def test_local_to_new_local_key(chain):
         note = json.load(handle)
     assert note['kcv'] == old and note['retired_utc'] and 'backup' in note['keep']
     assert not os.path.exists(chain.controller.escrow_path[:-len('.vault')] + '-next.vault')
+    # beside every node's backups: what they were taken under (check values only)
+    for node in chain.bed.nodes:
+        (note_path,) = node.run(['sh', '-c', 'ls /var/backups/lookerops/*/rekey.json'], user='root', check=True).stdout.split()
+        note = json.loads(node.run(['cat', note_path], user='root', check=True).stdout)
+        assert note['old'] == old and note['new'] == new and note['old_key_file'] == KEY_PATH
+        assert node.run(['stat', '-c', '%a', note_path], user='root', check=True).stdout.strip() == '600'
     assert 'rekey: %s -> %s' % (old, new) in proc.stdout
     assert 'invalidated' in proc.stdout and 'cache' in proc.stdout
     # the keys reached the task in its environment only

@@ -2,12 +2,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: the downtime window of lookerops.encryption.migrate on the bed, beside its floor.
+"""Benchmark: the downtime window of lookerops.encryption.migrate (or, --job rekey, of a rekey of the migrated
+cluster) on the bed, beside its floor.
 
 window = first node stopping to the last node answering /alive, read from the nodes' own logs
 ('Shutting down Looker' ... 'Looker started: listening').
-floor  = slowest stop + max(backup, Looker's live window) + migration + first start + slowest
-other start, from the stand-in's configured durations and the backup time measured on the nodes.
+floor  = slowest stop + max(backup, Looker's live window) + migration (or the rekey task, as measured) + first start +
+slowest other start, from the stand-in's configured durations and the backup time measured on the nodes.
 Prints the figures; asserts nothing.
 """
 
@@ -46,28 +47,36 @@ def _events(node, since, needle):
     return sorted(found)
 
 
-def run(nodes, standin):
+def run(nodes, standin, job='migrate'):
     bed = Bed(name='bench', nodes=nodes, cluster=True, standin=standin, records=200)
     try:
         bed.up()
         with tempfile.TemporaryDirectory() as tmp:
             controller = Controller(os.path.join(tmp, 'controller'))
+            if job == 'rekey':
+                proc = run_playbook(bed, 'migrate', controller)
+                if proc.returncode != 0:
+                    print(proc.stdout[-4000:])
+                    raise SystemExit('migration failed at %d nodes' % nodes)
             since = time.time() - 1
-            proc = run_playbook(bed, 'migrate', controller)
+            proc = run_playbook(bed, job, controller)
             if proc.returncode != 0:
                 print(proc.stdout[-4000:])
-                raise SystemExit('migration failed at %d nodes' % nodes)
+                raise SystemExit('%s failed at %d nodes' % (job, nodes))
         first_stop = min(t for n in bed.nodes for t in _events(n, since, 'Shutting down Looker'))
         last_alive = max(_events(n, since, 'Looker started: listening')[-1] for n in bed.nodes)
         window = last_alive - first_stop
         match = re.search(r'backup phase: (\d+(?:\.\d+)?) s', proc.stdout)
         backup = float(match.group(1)) if match else 0.0
-        floor = (standin['stop_seconds'] + max(backup, standin['live_window_seconds']) + standin['migrate_seconds']
-                 + 2 * standin['start_seconds'])
-        figures = (nodes, window, floor, window / floor, standin['stop_seconds'], standin['live_window_seconds'], backup,
-                   standin['migrate_seconds'], standin['start_seconds'])
-        print('nodes=%-3d window=%6.1f s  floor=%6.1f s  window/floor=%.3f  (stop %.1f, live window %.1f, backup %.1f,'
-              ' migrate %.1f, start %.1f)' % figures, flush=True)
+        task = standin['migrate_seconds']
+        if job == 'rekey':
+            match = re.search(r'rekey: \S+ -> \S+, (\d+(?:\.\d+)?) s on', proc.stdout)
+            task = float(match.group(1)) if match else 0.0
+        floor = standin['stop_seconds'] + max(backup, standin['live_window_seconds']) + task + 2 * standin['start_seconds']
+        figures = (job, nodes, window, floor, window / floor, standin['stop_seconds'], standin['live_window_seconds'], backup,
+                   task, standin['start_seconds'])
+        print('%s nodes=%-3d window=%6.1f s  floor=%6.1f s  window/floor=%.3f  (stop %.1f, live window %.1f, backup %.1f,'
+              ' task %.1f, start %.1f)' % figures, flush=True)
     finally:
         bed.down()
 
@@ -79,11 +88,13 @@ def main():
     parser.add_argument('--stop', type=float, default=2.0)
     parser.add_argument('--start', type=float, default=5.0)
     parser.add_argument('--migrate', type=float, default=5.0)
+    parser.add_argument('--job', choices=['migrate', 'rekey'], default='migrate',
+                        help='rekey: migrate first (not measured), then measure a rekey to a new local key')
     args = parser.parse_args()
     standin = {'stop_seconds': args.stop, 'start_seconds': args.start, 'migrate_seconds': args.migrate,
                'live_window_seconds': args.live_window}
     for nodes in args.nodes:
-        run(nodes, standin)
+        run(nodes, standin, args.job)
     return 0
 
 
