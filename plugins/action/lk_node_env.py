@@ -9,9 +9,9 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
+    existing_key_for_module,
     split_task_args,
     SOURCE_ARGSPEC,
-    resolve_task_cmk,
 )
 
 MODULE = 'lookerops.encryption.lk_node_env'
@@ -31,14 +31,9 @@ class ActionModule(ActionBase):
             return result
         facts = {}
         if module_args.get('mode') == 'key_env':
-            source, error = resolve_task_cmk(params, self._loader, params['key'], False, bool(self._task.check_mode),
-                                             key_file=params['controller_key_file'])
+            source, error = existing_key_for_module(params, self._loader, module_args, bool(self._task.check_mode))
             if error:
                 result.update(failed=True, msg=error)
-                return result
-            expected = module_args.get('expected_kcv')
-            if expected is not None and expected != source.kcv:
-                result.update(failed=True, msg='The CMK has %s but expected_kcv is %s; nothing was sent to the node.' % (source.kcv, expected))
                 return result
             module_args['key'] = source.key_text
             module_args['expected_kcv'] = source.kcv

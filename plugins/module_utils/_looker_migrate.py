@@ -21,6 +21,23 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home 
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import find_known_error, tail, tasks_msg
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import read_output
 
+# The options of the modules that run an offline task (documented by the offline_task doc fragment), and the
+# run_offline_task keyword each one feeds.
+OFFLINE_TASK_OPTIONS = dict(
+    creds_file={'type': 'str'},
+    jvm_args={'type': 'list', 'elements': 'str', 'default': []},
+    retries={'type': 'int', 'default': 10},
+    retry_delay={'type': 'float', 'default': 10},
+    timeout={'type': 'int', 'default': 3600},
+    task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
+)
+
+
+def offline_task_kwargs(params):
+    """The run_offline_task keywords from a module's parameters."""
+    return {name: params[name] for name in OFFLINE_TASK_OPTIONS}
+
+
 LIVE_NODES_MSG = 'There are other live nodes connected to this backend Looker database'
 MIGRATION_STARTED_RE = re.compile(r'Starting migration from AES-128-CBC Legacy to AES-GCM-256')
 

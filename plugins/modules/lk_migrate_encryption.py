@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
   - lookerops.encryption.task_scope
+  - lookerops.encryption.offline_task
 attributes:
   check_mode:
     support: full
@@ -41,29 +42,11 @@ attributes:
     support: full
     platforms: posix
 options:
-  creds_file:
-    description:
-      - Credentials YAML passed as C(-d). Default the C(-d)/C(--internal-db-creds) of the node's C(LOOKERARGS) (the procedure
-        requires the same option as the startup). V(none) runs without C(-d).
-    type: str
   extra_args:
     description: Further arguments after the task (and C(-d)).
     type: list
     elements: str
     default: []
-  jvm_args:
-    description: JVM options placed before C(-jar) (the procedure runs plain C(java -jar)).
-    type: list
-    elements: str
-    default: []
-  retries:
-    description: How many times to retry on the other-live-nodes answer.
-    type: int
-    default: 10
-  retry_delay:
-    description: Seconds before the first retry.
-    type: float
-    default: 10
   retry_backoff:
     description: Factor applied to the delay after each retry.
     type: float
@@ -72,10 +55,6 @@ options:
     description: Upper bound of one delay, in seconds.
     type: float
     default: 60
-  timeout:
-    description: Seconds for the whole run, retries included. On timeout the task is left running.
-    type: int
-    default: 3600
   require_key_settings:
     description: Refuse when C(lookerstart.cfg) gives Looker no key settings (or sets them without C(export)).
     type: bool
@@ -154,30 +133,24 @@ pid:
   type: int
 """
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import migrate_encryption
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import OFFLINE_TASK_OPTIONS, migrate_encryption, offline_task_kwargs
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
 
 
 def main():
     module, node = node_module(dict(
-        creds_file={'type': 'str'},
+        OFFLINE_TASK_OPTIONS,
         extra_args={'type': 'list', 'elements': 'str', 'default': []},
-        jvm_args={'type': 'list', 'elements': 'str', 'default': []},
-        retries={'type': 'int', 'default': 10},
-        retry_delay={'type': 'float', 'default': 10},
         retry_backoff={'type': 'float', 'default': 1.5},
         retry_max_delay={'type': 'float', 'default': 60},
-        timeout={'type': 'int', 'default': 3600},
         require_key_settings={'type': 'bool', 'default': True},
-        task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
     ))
     params = module.params
     run_operation(
-        module, migrate_encryption, node, creds_file=params['creds_file'], extra_args=params['extra_args'], jvm_args=params['jvm_args'],
-        retries=params['retries'], retry_delay=params['retry_delay'], retry_backoff=params['retry_backoff'],
-        retry_max_delay=params['retry_max_delay'], timeout=params['timeout'], require_key_settings=params['require_key_settings'],
-        check_mode=module.check_mode, task_scope=params['task_scope'])
+        module, migrate_encryption, node, extra_args=params['extra_args'], retry_backoff=params['retry_backoff'],
+        retry_max_delay=params['retry_max_delay'], require_key_settings=params['require_key_settings'],
+        check_mode=module.check_mode, **offline_task_kwargs(params))
 
 
 if __name__ == '__main__':

@@ -33,6 +33,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.flow
   - lookerops.encryption.looker_node
   - lookerops.encryption.task_scope
+  - lookerops.encryption.offline_task
   - lookerops.encryption.escrow
 attributes:
   action:
@@ -90,26 +91,6 @@ options:
         from the inferred ones."
     type: dict
     default: {}
-  creds_file:
-    description: Credentials YAML passed as C(-d). Default the C(-d) of C(LOOKERARGS); V(none) runs without C(-d).
-    type: str
-  jvm_args:
-    description: JVM options placed before C(-jar).
-    type: list
-    elements: str
-    default: []
-  retries:
-    description: How many times to retry on the other-live-nodes answer.
-    type: int
-    default: 10
-  retry_delay:
-    description: Seconds between retries.
-    type: float
-    default: 10
-  timeout:
-    description: Seconds for the whole run, retries included. On timeout the task is left running.
-    type: int
-    default: 3600
 seealso:
   - module: lookerops.encryption.lk_migrate_encryption
   - module: lookerops.encryption.lk_cmk
@@ -190,6 +171,7 @@ pid:
   type: int
 """
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import OFFLINE_TASK_OPTIONS, offline_task_kwargs
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
 from ansible_collections.lookerops.encryption.plugins.module_utils._rekey import RekeyError, rekey
@@ -207,12 +189,7 @@ def main():
         state_path={'type': 'path'},
         run_id={'type': 'str'},
         variable_names={'type': 'dict', 'default': {}},
-        creds_file={'type': 'str'},
-        jvm_args={'type': 'list', 'elements': 'str', 'default': []},
-        retries={'type': 'int', 'default': 10},
-        retry_delay={'type': 'float', 'default': 10},
-        timeout={'type': 'int', 'default': 3600},
-        task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
+        **OFFLINE_TASK_OPTIONS,
         # Controller-side options: the action plugin consumes them; listed so that the documentation matches.
         controller_key_file={'type': 'path'},
         escrow={'type': 'str', 'choices': ['vault', 'aws_secretsmanager', 'none'], 'default': 'vault'},
@@ -229,9 +206,7 @@ def main():
             module, rekey, node, params['new_key_source'], destination_key=params['key'], aws_region=params['aws_region'],
             aws_cmk=params['aws_cmk'], aws_cmk_ec=params['aws_cmk_ec'], expected_source=params['expected_source'],
             state_path=params['state_path'], run_id=params['run_id'], overrides=params['variable_names'],
-            check_mode=module.check_mode, creds_file=params['creds_file'], jvm_args=params['jvm_args'],
-            retries=params['retries'], retry_delay=params['retry_delay'], retry_backoff=1.0,
-            timeout=params['timeout'], task_scope=params['task_scope'])
+            check_mode=module.check_mode, retry_backoff=1.0, **offline_task_kwargs(params))
     except RekeyError as exc:
         module.fail_json(msg=str(exc), changed=False)
 

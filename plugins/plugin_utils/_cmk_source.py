@@ -297,3 +297,15 @@ def resolve_task_cmk(params, loader, key, generate, check_mode, key_file=None):
         return None, str(exc)
     except OSError as exc:
         return None, 'Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror)
+
+
+def existing_key_for_module(params, loader, module_args, check_mode):
+    """The key a module gets from the controller: ``key``, the controller key file or the escrow, never a generated one,
+    and only when it has the module's ``expected_kcv`` (when given). Returns (CmkSource, None) or (None, message)."""
+    source, error = resolve_task_cmk(params, loader, params['key'], False, check_mode, key_file=params['controller_key_file'])
+    if error:
+        return None, error
+    expected = module_args.get('expected_kcv')
+    if expected is not None and expected != source.kcv:
+        return None, 'The CMK has %s but expected_kcv is %s; nothing was sent to the node.' % (source.kcv, expected)
+    return source, None

@@ -75,19 +75,24 @@ with open(CALLS, 'a') as h:
                                       if k.endswith(('_SOURCE', '_DESTINATION'))}}) + '\n')
 i = args.index('-jar')
 task = args[i + 2] if len(args) > i + 2 else 'start'
+def refuse_while_live():
+    """The live-node answer for the first live_failures runs (counted in a file)."""
+    n = 0
+    if os.path.exists(CFG + '.count'):
+        with open(CFG + '.count') as h:
+            n = int(h.read())
+    with open(CFG + '.count', 'w') as h:
+        h.write(str(n + 1))
+    if n < c.get('live_failures', 2):
+        log(LIVE, 'ERROR', 'main')
+        sys.stderr.write(LIVE + '\n')
+        sys.exit(1)
+
+
 if task == 'migrate_encryption':
     mode = c.get('migrate', 'success')
     if mode == 'live':
-        n = 0
-        if os.path.exists(CFG + '.count'):
-            with open(CFG + '.count') as h:
-                n = int(h.read())
-        with open(CFG + '.count', 'w') as h:
-            h.write(str(n + 1))
-        if n < c.get('live_failures', 2):
-            log(LIVE, 'ERROR', 'main')
-            sys.stderr.write(LIVE + '\n')
-            sys.exit(1)
+        refuse_while_live()
         mode = 'success'
     if mode == 'success':
         log('Starting migration from AES-128-CBC Legacy to AES-GCM-256')
@@ -117,16 +122,7 @@ if task == 'migrate_encryption':
 if task == 'rekey':
     mode = c.get('rekey', 'success')
     if mode == 'live':
-        n = 0
-        if os.path.exists(CFG + '.count'):
-            with open(CFG + '.count') as h:
-                n = int(h.read())
-        with open(CFG + '.count', 'w') as h:
-            h.write(str(n + 1))
-        if n < c.get('live_failures', 2):
-            log(LIVE, 'ERROR', 'main')
-            sys.stderr.write(LIVE + '\n')
-            sys.exit(1)
+        refuse_while_live()
     if mode == 'crash':
         sys.exit(137)
     log('rekey done', 'INFO', 'crypt')

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The options of the modules that run one of Looker's offline tasks (lk_migrate_encryption, lk_rekey)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:  # pylint: disable=too-few-public-methods
+    """Documentation of the offline task option group (plugins/module_utils/_looker_migrate.py, OFFLINE_TASK_OPTIONS)."""
+
+    DOCUMENTATION = r'''
+options:
+  creds_file:
+    description:
+      - Credentials YAML passed as C(-d). Default the C(-d)/C(--internal-db-creds) of the node's C(LOOKERARGS) (the procedure
+        requires the same option as the startup). V(none) runs without C(-d).
+    type: str
+  jvm_args:
+    description: JVM options placed before C(-jar) (the procedure runs plain C(java -jar)).
+    type: list
+    elements: str
+    default: []
+  retries:
+    description: How many times to retry on the other-live-nodes answer.
+    type: int
+    default: 10
+  retry_delay:
+    description: Seconds before the first retry.
+    type: float
+    default: 10
+  timeout:
+    description: Seconds for the whole run, retries included. On timeout the task is left running.
+    type: int
+    default: 3600
+'''
