@@ -11,7 +11,7 @@ import signal
 import pytest
 
 # pylint: disable=unused-import,redefined-outer-name
-from standin_fixtures import backend, make_node, new_cmk, pid_alive, poll, standin_mariadb  # noqa: F401
+from standin_fixtures import backend, make_node, new_cmk, pid_alive, poll, standin_mariadb, standin_moto  # noqa: F401
 
 LIVE = ('There are other live nodes connected to this backend Looker database. If Looker was shutdown within the last '
         'minute, try again shortly, otherwise verify all nodes in the cluster are shut down.')
@@ -109,27 +109,15 @@ def test_looker_db_env(make_node, backend):
     assert not os.path.exists(node.path('.db', 'looker.script'))
 
 
-@pytest.fixture
-def moto(tmp_path):
-    """A moto server on loopback (tests/bed/moto.py), stopped by pid."""
-    from bed.moto import MotoServer  # pylint: disable=import-outside-toplevel
-    server = MotoServer(log_file=str(tmp_path / 'moto.log'))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-def test_aws_kms(make_node, moto):
+def test_aws_kms(make_node, standin_moto):
     """AWS KMS CMK: new instance starts in GCM via moto; wrong encryption context or alias refuses."""
     import boto3  # pylint: disable=import-outside-toplevel
-    kms = boto3.client('kms', region_name='us-east-1', endpoint_url=moto.url, aws_access_key_id='testing',
+    kms = boto3.client('kms', region_name='us-east-1', endpoint_url=standin_moto.url, aws_access_key_id='testing',
                        aws_secret_access_key='testing')
     key_id = kms.create_key()['KeyMetadata']['KeyId']
     kms.create_alias(AliasName='alias/looker-test', TargetKeyId=key_id)
     node = make_node()
-    env = dict(moto.env(), AWS_REGION='us-east-1', LKR_AWS_CMK='alias/looker-test')
+    env = dict(standin_moto.env(), AWS_REGION='us-east-1', LKR_AWS_CMK='alias/looker-test')
     assert node.java('standin_seed', '--records', '4').returncode == 0
     before = node.inspect()
     res = node.java('migrate_encryption', env=env)
