@@ -221,7 +221,7 @@ def test_job_templates_point_at_project_playbooks_and_surveys():
     spec = _yaml(AWX, 'job_templates.yml')
     assert spec['job_template_defaults']['ask_job_type_on_launch'] is True  # check mode, prompted on launch
     assert spec['job_template_defaults']['verbosity'] == 0
-    assert len(spec['job_templates']) == 3
+    assert len(spec['job_templates']) == 4
     for template in spec['job_templates']:
         assert template['survey'] in SURVEYS
         with open(os.path.join(AWX, 'project', template['playbook']), encoding='utf-8') as handle:
