@@ -176,7 +176,17 @@ def _private_dirs():
     return sorted(n for n in os.listdir(tempfile.gettempdir()) if n.startswith('lookerops-mysql-'))
 
 
-def test_credentials_only_in_a_private_option_file_that_is_removed(tmp_path):
+@pytest.fixture
+def own_tmp(tmp_path, monkeypatch):
+    """A temporary directory of this test's own: the unit tests run in parallel workers, and another worker's
+    option-file directory in the shared /tmp must not count as one this test left behind."""
+    own = tmp_path / 'tmp'
+    own.mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(own))
+    return own
+
+
+def test_credentials_only_in_a_private_option_file_that_is_removed(tmp_path, own_tmp):  # pylint: disable=unused-argument
     seen = tmp_path / 'seen'
     body = ('opt="${1#--defaults-extra-file=}"; echo "argv: $*" > %s; stat -c "%%a" "$opt" "$(dirname "$opt")" >> %s; '
             'env >> %s; cat "$opt" >> %s\n'
@@ -207,7 +217,7 @@ def test_credentials_only_in_a_private_option_file_that_is_removed(tmp_path):
     ('echo "mariadb-dump: Lock wait timeout exceeded; try restarting transaction (1205)" >&2; exit 2', 'stop every node'),
     ('kill -9 $$', 'signal 9'),
 ])
-def test_failed_or_truncated_dump_is_an_error_and_leaves_nothing(tmp_path, body, match):
+def test_failed_or_truncated_dump_is_an_error_and_leaves_nothing(tmp_path, body, match, own_tmp):  # pylint: disable=unused-argument
     _fake_tool(tmp_path, 'mariadb-dump', body)
     before = _private_dirs()
     with pytest.raises(my.BackendError, match=match) as err:
