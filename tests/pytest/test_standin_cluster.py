@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import signal
 
-import pytest
-
 # pylint: disable=unused-import,redefined-outer-name
 from standin_fixtures import backend, make_node, new_cmk, pid_alive, poll, standin_mariadb, standin_moto  # noqa: F401
 
