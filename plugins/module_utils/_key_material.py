@@ -95,6 +95,15 @@ def kcv_of_text(text):
     return kcv(validate_key_text(text))
 
 
+DEFAULT_KMS_CONTEXT = 'Looker_Encryption_Context'
+
+
+def kms_identity(region, cmk, context=None):
+    """The identity of AWS KMS key settings (what names the key without a secret): kms:<region>/<LKR_AWS_CMK>/<context>,
+    the context defaulting to Looker's."""
+    return 'kms:%s/%s/%s' % (region or '', cmk or '', context or DEFAULT_KMS_CONTEXT)
+
+
 def is_kcv(value):
     """True when ``value`` looks like a KCV this collection computes."""
     if not isinstance(value, str) or not value.startswith(KCV_PREFIX):

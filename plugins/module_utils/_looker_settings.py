@@ -12,7 +12,7 @@ import os
 import shlex
 import stat
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text, kms_identity
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import user_name
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import backend_summary
@@ -241,8 +241,7 @@ class NodeSettings:
         summary = self.key_summary()
         out = {'identity': None, 'kind': None, 'error': None}
         if summary['mode'] == 'aws':
-            out.update(kind='aws_kms', identity='kms:%s/%s/%s' % (summary['aws_region'] or '', summary['aws_cmk'] or '',
-                                                                  summary['aws_cmk_ec'] or 'Looker_Encryption_Context'))
+            out.update(kind='aws_kms', identity=kms_identity(summary['aws_region'], summary['aws_cmk'], summary['aws_cmk_ec']))
             return out
         if summary['mode'] not in ('file', 'env'):
             return out

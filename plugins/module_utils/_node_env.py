@@ -29,6 +29,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._key_material
     KeyMaterialError,
     is_kcv,
     kcv,
+    kms_identity,
     read_key_file,
     user_ids,
     validate_key_text,
@@ -201,7 +202,7 @@ def key_identity(pairs):
             return None
         return info['kcv'] or 'invalid'
     if 'LKR_AWS_CMK' in pairs:
-        return 'kms:%s/%s/%s' % (pairs.get('AWS_REGION', ''), pairs['LKR_AWS_CMK'], pairs.get('LKR_AWS_CMK_EC') or DEFAULT_AWS_CMK_EC)
+        return kms_identity(pairs.get('AWS_REGION', ''), pairs['LKR_AWS_CMK'], pairs.get('LKR_AWS_CMK_EC') or DEFAULT_AWS_CMK_EC)
     return None
 
 

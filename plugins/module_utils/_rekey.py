@@ -19,7 +19,7 @@ import re
 import time
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
-from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text, kms_identity
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import OperationFailed
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import OfflineTask, run_offline_task
 
@@ -113,14 +113,7 @@ def inferred_names(env):
 # Settings of lookerstart.cfg the rekey task must not see: it is told both keys by the _SOURCE/_DESTINATION
 # variables only (AWS_REGION stays: the AWS SDK reads it for everything else).
 PLAIN_KEY_SETTINGS = ('LKR_MASTER_KEY_FILE', 'LKR_MASTER_KEY_ENV', 'LKR_AWS_CMK', 'LKR_AWS_CMK_EC')
-DEFAULT_CONTEXT = 'Looker_Encryption_Context'
 STATE_VERSION = 1
-
-
-def kms_identity(region, cmk, context=None):
-    """The identity of AWS KMS key settings, as lk_node_info reports it: kms:<region>/<alias>/<context>."""
-    alias = cmk if cmk.startswith('alias/') else 'alias/' + cmk
-    return 'kms:%s/%s/%s' % (region, alias, context or DEFAULT_CONTEXT)
 
 
 def source_settings(config):
@@ -133,7 +126,7 @@ def source_settings(config):
     if summary['mode'] == 'aws':
         settings = key_settings('aws_kms', region=summary['aws_region'] or '', cmk=summary['aws_cmk'] or '',
                                 context=summary['aws_cmk_ec'] or None)
-        return settings, kms_identity(settings['AWS_REGION'], settings['LKR_AWS_CMK'], summary['aws_cmk_ec'])
+        return settings, config.key_identity()['identity']
     if summary['mode'] in ('file', 'env'):
         _kind, text = config.key_text_in_force()
         try:
@@ -157,7 +150,7 @@ def destination_settings(kind, key=None, aws_region=None, aws_cmk=None, aws_cmk_
             raise RekeyError('the new key is not a valid CMK: %s' % exc) from None
         return {'LKR_MASTER_KEY_ENV': key.strip()}, ident
     settings = key_settings('aws_kms', region=aws_region, cmk=aws_cmk, context=aws_cmk_ec)
-    return settings, kms_identity(aws_region, settings['LKR_AWS_CMK'], aws_cmk_ec)
+    return settings, kms_identity(aws_region, aws_cmk, aws_cmk_ec)
 
 
 def read_state(path):
@@ -216,10 +209,9 @@ def rekey(node, destination_kind, destination_key=None, aws_region=None, aws_cmk
     if expected_source is not None and src_ident != expected_source:
         raise OperationFailed('this node gives Looker the key %s, but the run planned to rekey from %s: the node '
                               'changed since preflight. Run again; nothing was run' % (src_ident, expected_source), **base)
-    local = [ident for ident in (src_ident, dst_ident) if ident.startswith('kcv')]
     env = rekey_environment(src_settings, dst_settings, overrides,
-                            source_kcv=src_ident if src_ident.startswith('kcv') else None,
-                            destination_kcv=dst_ident if len(local) == 2 else None)
+                            source_kcv=src_ident if is_kcv(src_ident) else None,
+                            destination_kcv=dst_ident if is_kcv(dst_ident) else None)
     base.update(variables=sorted(env), inferred_variables=inferred_names(env))
     task = OfflineTask('rekey', NEVER, env=env, unset=PLAIN_KEY_SETTINGS, require_key_settings=False)
     if check_mode:
