@@ -92,7 +92,9 @@ def restore(current, old_kcv, new_kcv, run_id, check_mode=False):
     if not os.path.exists(old):
         # The rekey never got to its promotion: the escrow in force is still the old key's.
         if not os.path.exists(current):
-            raise EscrowFilesError('no escrow of the old key %s: neither %s nor %s exists' % (old_kcv, current, old))
+            raise EscrowFilesError('no escrow of the old key %s: neither %s nor %s exists. Put your copy of that escrow back '
+                                   'at %s (or point lookerops_cmk_escrow_path at it) and run the rollback again; the '
+                                   'nodes stay stopped until then' % (old_kcv, current, old, current))
         return out
     if new_kcv and os.path.exists(current):
         retired = retired_path(current, new_kcv)
