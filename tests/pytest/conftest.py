@@ -108,6 +108,12 @@ class BedFactory:
             raise RuntimeError('bed teardown failed: ' + '; '.join(errors))
 
 
+def pytest_configure(config):
+    """The long tier: tests marked ``full`` run under ``tests/scripts/test.sh --full``; the gate deselects them."""
+    config.addinivalue_line('markers', 'full: long tier (fault rows, further topologies, refusals the gate proves once); '
+                                       'runs under tests/scripts/test.sh --full')
+
+
 @pytest.fixture(scope='session')
 def bed_factory():
     """Session-wide bed factory; tears every bed down at the end, even on failure."""
