@@ -54,7 +54,7 @@ def test_everything_users_run_is_in_the_build(built, prefix):
 
 
 def test_user_documents_are_in_the_build(built):
-    for name in ('README.md', 'LICENSE', 'docs/operator-guide.md', 'docs/aws.md', 'docs/iam-policy.json',
+    for name in ('README.md', 'CHANGELOG.rst', 'LICENSE', 'docs/operator-guide.md', 'docs/aws.md', 'docs/iam-policy.json',
                  'changelogs/changelog.yaml', 'requirements.txt', 'bindep.txt', 'MANIFEST.json', 'FILES.json'):
         assert name in built, name
 
@@ -68,5 +68,5 @@ def test_tests_and_development_files_stay_out(built, excluded):
 
 def test_nothing_but_the_collection_layout_is_in_the_build(built):
     top = sorted(set(name.split('/', 1)[0] for name in built))
-    assert top == ['FILES.json', 'LICENSE', 'MANIFEST.json', 'README.md', 'bindep.txt', 'changelogs', 'docs', 'meta', 'playbooks',
+    assert top == ['CHANGELOG.rst', 'FILES.json', 'LICENSE', 'MANIFEST.json', 'README.md', 'bindep.txt', 'changelogs', 'docs', 'meta', 'playbooks',
                    'plugins', 'requirements.txt', 'roles'], top
