@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -55,10 +57,11 @@ def test_preflight_knows_every_shared_variable():
     derived = preflight_vars['preflight_known_vars']
     assert isinstance(derived, str) and 'lookerops/meta/argument_specs.yml' in derived, derived
     assert 'preflight_known_extra_vars' in derived, derived
-    # ... plus lookerops_nodes (read by the playbooks' hosts line) and the run record, nothing else.
+    # ... plus the run record, nothing else (lookerops_nodes, read by the playbooks' hosts line, is a setting).
     record = set(_load('roles', 'lookerops', 'meta', 'run_record.yml'))
     extra = set(preflight_vars['preflight_known_extra_vars'])
-    assert extra == {'lookerops_nodes'} | record, sorted(extra)
+    assert extra == record, sorted(extra)
+    assert 'lookerops_nodes' in options
     assert not extra & options
     assert shared <= options
 
@@ -82,3 +85,17 @@ def test_every_task_uses_fqcn_modules():
                 text = open(os.path.join(dirpath, name), encoding='utf-8').read()
                 assert not bare.search(text), os.path.join(dirpath, name)
                 assert pattern.search(text), os.path.join(dirpath, name)
+
+
+def test_the_operator_guide_names_every_setting_and_no_other():
+    # The guide's settings table is written from the shared role's argument spec; --check fails when it is stale.
+    script = os.path.join(ROOT, 'tests', 'scripts', 'settings_table.py')
+    proc = subprocess.run([sys.executable, script, '--check'], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    options = set(_load('roles', 'lookerops', 'meta', 'argument_specs.yml')['argument_specs']['main']['options'])
+    with open(os.path.join(ROOT, 'docs', 'operator-guide.md'), encoding='utf-8') as handle:
+        named = set(re.findall(r'\blookerops_[a-z0-9_]*[a-z0-9]', handle.read()))
+    record = {'lookerops_run', 'lookerops_node'}
+    assert not named - options - record, 'the guide names settings the collection does not have: %s' % sorted(
+        named - options - record)
+    assert not options - named, 'settings the guide does not name: %s' % sorted(options - named)
