@@ -83,13 +83,19 @@ def _resume_problems(facts, st, new, found):
     if new is not None and new != dst:
         problems.append('cluster: %s. This run names the new key %s; a resumed rekey goes only to %s. Resume with that key '
                         '(%s), or roll the run back (%s). %s' % (recorded, new, dst, _supply_hint(dst, facts), rollback, NOTHING))
-    elif new is None and not facts.get('new_local_failed'):
+    elif new is None and facts.get('new_local_failed'):
+        problems.append('cluster: %s. The key settings of this run do not give that key (see the controller\'s problem); a '
+                        'resumed rekey goes only to %s: %s, or roll the run back (%s). %s'
+                        % (recorded, dst, _supply_hint(dst, facts), rollback, NOTHING))
+    elif new is None:
         if facts.get('new_kind') == 'aws_kms' or dst.startswith('kms:'):
-            problems.append('cluster: %s. This run gives no settings of that key; %s, or roll the run back (%s). A resume never '
-                            'generates a key. %s' % (recorded, _supply_hint(dst, facts), rollback, NOTHING))
+            problems.append('cluster: %s. This run gives no settings of that key; a resumed rekey goes only to %s: %s, or roll '
+                            'the run back (%s). A resume never generates a key. %s'
+                            % (recorded, dst, _supply_hint(dst, facts), rollback, NOTHING))
         else:
-            problems.append('cluster: %s. This controller has no escrow of %s and no key was given: %s. Or roll the run back '
-                            '(%s). A resume never generates a key. %s' % (recorded, dst, _supply_hint(dst, facts), rollback, NOTHING))
+            problems.append('cluster: %s. This controller has no escrow of %s and no key was given; a resumed rekey goes only '
+                            'to %s: %s. Or roll the run back (%s). A resume never generates a key. %s'
+                            % (recorded, dst, dst, _supply_hint(dst, facts), rollback, NOTHING))
     stray = [k for k in found if k not in (st.get('source'), st.get('destination'))]
     if stray:
         problems.append('cluster: %s, but the nodes give Looker %s, neither key of that rekey. Find out what changed the nodes '

@@ -115,6 +115,12 @@ def test_a_resume_towards_another_key_is_refused(kind):
     assert 'names the new key %s; a resumed rekey goes only to %s' % (C, B) in problem and NEXT in problem
 
 
+def test_a_resume_whose_key_settings_fail_on_the_controller_still_names_the_recorded_key():
+    plan = rekey_plan(facts(nodes=down(A), state=state('done', run_id='run-2'), new_local={'failed': True, 'msg': 'differs'}))
+    (problem,) = plan['problems']
+    assert 'a resumed rekey goes only to %s' % B in problem and NEXT in problem
+
+
 def test_a_resume_towards_kms_instead_of_the_recorded_local_key_is_refused():
     plan = rekey_plan(facts(nodes=down(A), state=state('done', run_id='run-2'), new_kind='aws_kms'))
     assert [p for p in plan['problems'] if 'a resumed rekey goes only to %s' % B in p]
