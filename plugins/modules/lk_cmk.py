@@ -286,11 +286,13 @@ def main():
 
     if params['state'] == 'retired':
         node = LookerNode(params['looker_home'], params['owner'])
-        run_call(module, lambda: retire_key(params['path'], params['expected_kcv'], node.config.key_identity()['identity'],
-                                            module.check_mode),
-                 KeyMaterialError, path=params['path'],
-                 os_error=lambda exc: 'Cannot remove the retired key at %s: %s (%s).' % (params['path'], exc.strerror,
-                                                                                        exc.filename or params['path']))
+
+        def retire():
+            return retire_key(params['path'], params['expected_kcv'], node.config.key_identity()['identity'], module.check_mode)
+
+        def os_error(exc):
+            return 'Cannot remove the retired key at %s: %s (%s).' % (params['path'], exc.strerror, exc.filename or params['path'])
+        run_call(module, retire, KeyMaterialError, path=params['path'], os_error=os_error)
 
     def run():
         return run_file_backend(module, CmkFileBackend(

@@ -77,9 +77,9 @@ def _resume_problems(facts, st, new, found):
     run_id, src, dst = st.get('run_id'), st.get('source') or '?', st.get('destination') or '?'
     state_path = facts.get('state_path')
     rollback = 'lookerops.encryption.rollback -e lookerops_run_id=%s' % run_id
+    outcome = 'completed' if st.get('state') == 'done' else 'did not complete'
     recorded = ('the rekey of run %s from %s to %s %s (state file %s on %s, written before Looker\'s rekey task ran): the data '
-                'may be under %s already' % (run_id, src, dst, 'completed' if st.get('state') == 'done' else 'did not complete',
-                                              state_path, facts.get('first_node'), dst))
+                'may be under %s already' % (run_id, src, dst, outcome, state_path, facts.get('first_node'), dst))
     if new is not None and new != dst:
         problems.append('cluster: %s. This run names the new key %s; a resumed rekey goes only to %s. Resume with that key '
                         '(%s), or roll the run back (%s). %s' % (recorded, new, dst, _supply_hint(dst, facts), rollback, NOTHING))
