@@ -354,6 +354,26 @@ def test_a_resume_goes_only_to_the_key_rekey_already_used(chain, tmp_path):
         assert scan_tree(node.user_home, [env_key.encode()]) == [], node.name
 
 
+def test_local_to_aws_kms_keeps_the_old_key_in_secrets_manager(chain):
+    """lookerops_cmk_escrow=aws_secretsmanager (an AWX job's escrow): the old local key is escrowed in the secret before the
+    stop, and leaves the nodes only once the secret is proven to hold it."""
+    old_text = chain.node_key()
+    secret = 'lookerops/e2e-rekey-sm/cmk'
+    proc = chain.run('rekey', dict(KMS_A, lookerops_cmk_escrow='aws_secretsmanager', lookerops_cmk_escrow_aws_secret=secret,
+                                   lookerops_cmk_escrow_aws_region='us-east-1'))
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    import boto3  # pylint: disable=import-outside-toplevel
+    env = chain.bed.aws_env()
+    sm = boto3.client('secretsmanager', region_name='us-east-1', endpoint_url=env['AWS_ENDPOINT_URL'],
+                      aws_access_key_id=env['AWS_ACCESS_KEY_ID'], aws_secret_access_key=env['AWS_SECRET_ACCESS_KEY'])
+    assert kcv(sm.get_secret_value(SecretId=secret)['SecretString']) == kcv(old_text)
+    for node in chain.bed.nodes:
+        assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key')), node.name
+        assert scan_tree(node.user_home, [old_text.encode()]) == [], node.name
+    assert 'old key %s: removed from every node' % kcv(old_text) in proc.stdout and secret in proc.stdout, proc.stdout[-4000:]
+
+
 def test_no_key_bytes_in_any_output_or_leftover_file(chain):
     needles = [k.encode() for k in chain.keys]
     for output in chain.outputs:
