@@ -314,7 +314,7 @@ def test_a_resume_goes_only_to_the_key_rekey_already_used(chain, tmp_path):
     env_key = chain.cfgs()[chain.bed.nodes[0].name].split("LKR_MASTER_KEY_ENV='", 1)[1].split("'", 1)[0]
     chain.keys.append(env_key)
     proc = chain.run('rekey', {'lookerops_cmk_delivery': 'file'}, kill_at='CMK | Note the phase')
-    assert proc.returncode != 0 and 'TASK [lookerops.encryption.cmk : CMK | Note the phase]' in proc.stdout, proc.stdout[-4000:]
+    assert proc.returncode != 0 and 'CMK | Note the phase] ***' in proc.stdout, proc.stdout[-4000:]
     state = _rekey_state(chain)
     assert state['state'] == 'done' and state['source'] == kcv(env_key)
     run_id, b_kcv = state['run_id'], state['destination']
