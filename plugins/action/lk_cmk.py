@@ -51,7 +51,11 @@ class ActionModule(ActionBase):
         if state == 'recovered':
             return self._recover(result, module_args, params, expected_kcv, check_mode, task_vars)
 
-        if state == 'validated' and expected_kcv is not None and params['key'] is None:
+        if state == 'retired' and (expected_kcv is None or params['key'] is not None):
+            result.update(failed=True, msg='state=retired removes the key named by expected_kcv (its key check value) from the '
+                                           'node; it takes no key.')
+            return result
+        if state == 'retired' or (state == 'validated' and expected_kcv is not None and params['key'] is None):
             source = None
         else:
             # state=validated never writes anything, not even the escrow.

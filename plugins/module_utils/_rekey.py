@@ -36,10 +36,48 @@ KIND_SETTINGS = {
 DOCUMENTED = frozenset(['LKR_MASTER_KEY_ENV_SOURCE', 'LKR_MASTER_KEY_ENV_DESTINATION'])
 SIDES = ('source', 'destination')
 SECRET_SETTINGS = frozenset(['LKR_MASTER_KEY_ENV'])
+# A rekey variable's name, also one given in lookerops_rekey_variable_names: a plain environment variable name in the pattern
+# of Looker's settings (LKR_... or AWS_..., capitals, digits and underscores).
+VARIABLE_NAME = re.compile(r'^(LKR|AWS)_[A-Z0-9_]*[A-Z0-9]$')
 
 
 class RekeyError(Exception):
     """The old and new key settings cannot make a rekey."""
+
+
+def _all_settings():
+    return [name for names in KIND_SETTINGS.values() for name in names]
+
+
+def check_variable_names(overrides):
+    """Refuse renames of the rekey variables (``lookerops_rekey_variable_names``) that are not
+    ``{SETTING: {source: NAME, destination: NAME}}`` with a known Looker key setting and plain variable names in the pattern
+    of Looker's settings, none of them a plain key setting and no two alike. Returns the overrides."""
+    if not overrides:
+        return {}
+    if not isinstance(overrides, dict):
+        raise RekeyError('expected a mapping {SETTING: {source: NAME, destination: NAME}}, got %s' % type(overrides).__name__)
+    known = _all_settings()
+    for setting, sides in overrides.items():
+        if setting not in known:
+            raise RekeyError('%r is not a key setting a rekey hands over (one of %s)' % (setting, ', '.join(known)))
+        if not isinstance(sides, dict) or not sides or set(sides) - set(SIDES):
+            raise RekeyError('%s: expected {source: NAME, destination: NAME} (either or both), got %r' % (setting, sides))
+        for side, name in sides.items():
+            if not isinstance(name, str) or not VARIABLE_NAME.match(name):
+                raise RekeyError('%s.%s: %r is not a plain environment variable name in the pattern of Looker\'s settings '
+                                 '(LKR_... or AWS_..., capitals, digits and underscores)' % (setting, side, name))
+            if name in PLAIN_KEY_SETTINGS:
+                raise RekeyError('%s.%s: %s is a key setting Looker reads at start, not a rekey variable; the rekey task never '
+                                 'gets the plain key settings' % (setting, side, name))
+    names = {}
+    for setting in known:
+        for side in SIDES:
+            name = overrides.get(setting, {}).get(side) or '%s_%s' % (setting, side.upper())
+            if name in names:
+                raise RekeyError('%s is given to both %s and %s.%s' % (name, names[name], setting, side))
+            names[name] = '%s.%s' % (setting, side)
+    return overrides
 
 
 def variable_name(setting, side, overrides=None):
@@ -96,16 +134,22 @@ def rekey_environment(source, destination, overrides=None, source_kcv=None, dest
     if same_local or same_other:
         raise RekeyError('the new key is the key in force (%s): a rekey needs a different key'
                          % (source_kcv if same_local else ', '.join('%s=%s' % kv for kv in identity(source))))
+    check_variable_names(overrides)
     env = {}
     for side, settings in (('source', source), ('destination', destination)):
         for setting, value in settings.items():
             env[variable_name(setting, side, overrides)] = value
+    # Which name a release reads for the region of a KMS key in a rekey is not documented. When the two keys agree on it
+    # (or only one of them is a KMS key), the task also gets it as plain AWS_REGION, the name Looker reads at start.
+    regions = sorted(set(settings['AWS_REGION'] for settings in (source, destination) if settings.get('AWS_REGION')))
+    if len(regions) == 1:
+        env.setdefault('AWS_REGION', regions[0])
     return env
 
 
 def inferred_names(env):
     """The names in a rekey environment that Looker does not document (to say so in the run's output)."""
-    return sorted(name for name in env if is_inferred(name))
+    return sorted(name for name in env if is_inferred(name) and name not in KIND_SETTINGS['aws_kms'])
 
 
 # ---------------------------------------------------------------- the rekey run on a stopped node
@@ -198,6 +242,15 @@ def rekey(node, destination_kind, destination_key=None, aws_region=None, aws_cmk
             base.update(already_rekeyed=True, msg='the rekey from %s to %s completed (run %s); only the key settings of '
                         'the nodes were left to change' % (state['source'], dst_ident, state.get('run_id')))
             return base
+        if state.get('state') == 'done' and in_force.get('identity') != state.get('destination'):
+            # Looker's rekey moved the data to the recorded key; a rekey from the key this node still names would destroy it.
+            raise OperationFailed('the rekey from %s to %s completed (run %s, state file %s): the data is under %s, but this node '
+                                  'gives Looker %s. Only the key settings of %s are left to set: resume that run '
+                                  '(-e lookerops_run_id=%s) with that key, or roll it back '
+                                  '(lookerops.encryption.rollback -e lookerops_run_id=%s); nothing was run'
+                                  % (state.get('source'), state.get('destination'), state.get('run_id'), state_path,
+                                     state.get('destination'), in_force.get('identity'), state.get('destination'),
+                                     state.get('run_id'), state.get('run_id')), **base)
         if state.get('state') == 'running' and not same:
             raise OperationFailed('a rekey from %s to %s did not complete (run %s, state file %s): the data may be under '
                                   'either key. Resume that rekey with the same new key, or roll it back '

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import tempfile
 
@@ -56,9 +57,10 @@ class Controller:
 
 
 def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbosity=0, json_output=False,
-                 inventory=None, env_extra=None, timeout=1800, limit=None, vault=True):
+                 inventory=None, env_extra=None, timeout=1800, limit=None, vault=True, kill_at=None):
     """Run playbooks/<playbook>.yml by its FQCN against the bed. Returns CompletedProcess with
-    ``.result`` (parsed JSON callback output when json_output)."""
+    ``.result`` (parsed JSON callback output when json_output). ``kill_at``: SIGKILL ansible-playbook and its
+    children when a task whose name holds this text starts (a controller that dies there); stderr is then in stdout."""
     env = bed.ansible_env()
     bin_dir = ansible_bin_dir(bed)
     env.update({
@@ -86,7 +88,10 @@ def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbos
         argv += ['--limit', limit]
     if verbosity:
         argv.append('-' + 'v' * verbosity)
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=controller.workdir)
+    if kill_at:
+        proc = _run_until(argv, env, controller.workdir, kill_at, timeout)
+    else:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=controller.workdir)
     proc.result = None
     if json_output:
         try:
@@ -94,6 +99,24 @@ def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbos
         except ValueError:
             proc.result = None
     return proc
+
+
+def _run_until(argv, env, cwd, kill_at, timeout):
+    """Run argv in its own process group and SIGKILL the group when the task ``kill_at`` starts."""
+    lines = []
+    with subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          start_new_session=True) as proc:
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith('TASK [') and kill_at in line:
+                    os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    return subprocess.CompletedProcess(argv, proc.returncode, ''.join(lines), '')
 
 
 def changed_count(result):

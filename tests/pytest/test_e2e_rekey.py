@@ -8,9 +8,11 @@ the state the one before left, as a real instance would."""
 
 from __future__ import annotations
 
+import base64
 import glob
 import json
 import os
+import shutil
 import sys
 
 import pytest
@@ -122,6 +124,11 @@ def test_local_to_new_local_key(chain):
     assert {chain.node_key(n) for n in chain.bed.nodes} == {new_text}
     assert {m['kcv'] for m in chain.markers().values()} == {new}
     assert all(m.get('rekeyed_at') for m in chain.markers().values())
+    # no copy of the old key is left on any node (the .replaced-* link of the key file included); it lives in its escrow
+    for node in chain.bed.nodes:
+        assert glob.glob(os.path.join(node.user_home, '.lookerops', '*.replaced-*')) == [], node.name
+        assert scan_tree(node.user_home, [chain.keys[0].encode()]) == [], node.name
+    assert 'old key %s: removed from every node' % old in proc.stdout, proc.stdout[-4000:]
     # the escrow in force holds the new key; the old one is kept, retired, with its note
     assert chain.escrow_kcv() == new
     retired = chain.controller.escrow_path[:-len('.vault')] + '-retired-%s.vault' % old.split(':')[1]
@@ -222,6 +229,7 @@ def test_local_to_aws_kms(chain):
     # The old local key left the nodes and the escrow in force; it is kept retired.
     for node in chain.bed.nodes:
         assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key'))
+        assert scan_tree(node.user_home, [chain.keys[1].encode()]) == [], node.name
     assert not os.path.exists(chain.controller.escrow_path)
     retired = chain.controller.escrow_path[:-len('.vault')] + '-retired-%s.vault' % old.split(':')[1]
     assert chain.escrow_kcv(retired) == old
@@ -292,6 +300,78 @@ def test_rollback_of_a_rekey_restores_the_old_key(chain):
     proc = chain.run('rekey', {'lookerops_cmk_delivery': 'env'})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     chain.assert_up_and_intact()
+
+
+def _rekey_state(chain):
+    with open(os.path.join(chain.bed.nodes[0].user_home, '.lookerops-rekey.json'), encoding='utf-8') as handle:
+        return json.load(handle)
+
+
+def test_a_resume_goes_only_to_the_key_rekey_already_used(chain, tmp_path):
+    """Rekey E -> B completes Looker's rekey and the controller dies before the nodes get B. A resume from a controller
+    without <escrow>-next.vault, or naming another key D, is refused before anything changes (the state file, the only
+    record on the nodes that the data is under B, stays); the resume with B's escrow completes, and no copy of E is left."""
+    env_key = chain.cfgs()[chain.bed.nodes[0].name].split("LKR_MASTER_KEY_ENV='", 1)[1].split("'", 1)[0]
+    chain.keys.append(env_key)
+    proc = chain.run('rekey', {'lookerops_cmk_delivery': 'file'}, kill_at='CMK | Note the phase')
+    assert proc.returncode != 0 and 'CMK | Note the phase] ***' in proc.stdout, proc.stdout[-4000:]
+    state = _rekey_state(chain)
+    assert state['state'] == 'done' and state['source'] == kcv(env_key)
+    run_id, b_kcv = state['run_id'], state['destination']
+    next_escrow = chain.controller.escrow_path[:-len('.vault')] + '-next.vault'
+    assert chain.escrow_kcv(next_escrow) == b_kcv
+    assert not any(all_alive(chain.bed).values()) and all(fences(chain.bed).values())
+    data = chain.bed.inspect()
+    # A second controller with the escrow in force and the vault password, but without the new key's escrow.
+    other = Controller(str(tmp_path / 'other'))
+    shutil.copyfile(chain.controller.vault_password_file, other.vault_password_file)
+    os.makedirs(os.path.dirname(other.escrow_path), mode=0o700)
+    shutil.copyfile(chain.controller.escrow_path, other.escrow_path)
+    proc = run_playbook(chain.bed, 'rekey', other, {'lookerops_cmk_delivery': 'file', 'lookerops_run_id': run_id})
+    chain.outputs.append(proc.stdout + proc.stderr)
+    assert proc.returncode != 0
+    assert b_kcv in proc.stdout and other.escrow_path[:-len('.vault')] + '-next.vault' in proc.stdout, proc.stdout[-4000:]
+    assert 'A resume never generates a key' in proc.stdout
+    assert not os.path.exists(other.escrow_path[:-len('.vault')] + '-next.vault')
+    # Naming another key D on the resume is refused too.
+    d_file = tmp_path / 'd.key'
+    d_file.write_text(base64.b64encode(os.urandom(32)).decode() + '\n')
+    os.chmod(str(d_file), 0o600)
+    proc = chain.run('rekey', {'lookerops_cmk_delivery': 'file', 'lookerops_run_id': run_id, 'lookerops_cmk_key_file': str(d_file)})
+    assert proc.returncode != 0 and 'a resumed rekey goes only to %s' % b_kcv in proc.stdout, proc.stdout[-4000:]
+    # Nothing changed: the state file, the data, the nodes down and fenced.
+    assert _rekey_state(chain) == state
+    assert chain.bed.inspect() == data
+    assert not any(all_alive(chain.bed).values()) and all(fences(chain.bed).values())
+    # The resume with B's escrow completes on B: the data was under B all along.
+    proc = chain.run('rekey', {'lookerops_cmk_delivery': 'file', 'lookerops_run_id': run_id})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    chain.keys.append(chain.node_key())
+    assert kcv(chain.keys[-1]) == b_kcv == chain.escrow_kcv()
+    for node in chain.bed.nodes:
+        assert glob.glob(os.path.join(node.user_home, '.lookerops', '*.replaced-*')) == [], node.name
+        assert scan_tree(node.user_home, [env_key.encode()]) == [], node.name
+
+
+def test_local_to_aws_kms_keeps_the_old_key_in_secrets_manager(chain):
+    """lookerops_cmk_escrow=aws_secretsmanager (an AWX job's escrow): the old local key is escrowed in the secret before the
+    stop, and leaves the nodes only once the secret is proven to hold it."""
+    old_text = chain.node_key()
+    secret = 'lookerops/e2e-rekey-sm/cmk'
+    proc = chain.run('rekey', dict(KMS_A, lookerops_cmk_escrow='aws_secretsmanager', lookerops_cmk_escrow_aws_secret=secret,
+                                   lookerops_cmk_escrow_aws_region='us-east-1'))
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    import boto3  # pylint: disable=import-outside-toplevel
+    env = chain.bed.aws_env()
+    sm = boto3.client('secretsmanager', region_name='us-east-1', endpoint_url=env['AWS_ENDPOINT_URL'],
+                      aws_access_key_id=env['AWS_ACCESS_KEY_ID'], aws_secret_access_key=env['AWS_SECRET_ACCESS_KEY'])
+    assert kcv(sm.get_secret_value(SecretId=secret)['SecretString']) == kcv(old_text)
+    for node in chain.bed.nodes:
+        assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key')), node.name
+        assert scan_tree(node.user_home, [old_text.encode()]) == [], node.name
+    assert 'old key %s: removed from every node' % kcv(old_text) in proc.stdout and secret in proc.stdout, proc.stdout[-4000:]
 
 
 def test_no_key_bytes_in_any_output_or_leftover_file(chain):

@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fault matrix: lookerops.encryption.migrate under the faults of the field, on a fresh bed each.
+"""Fault matrix: lookerops.encryption.migrate (and rekey) under the faults of the field, on a fresh bed each.
 
 For every fault: run the real ansible-playbook, inject the fault (before the run, or when a given
 ``TASK [...]`` header appears on its stdout), record how the run ended and whether it named cause
@@ -23,10 +23,12 @@ from __future__ import annotations
 import argparse
 import base64
 import fcntl
+import glob
 import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -126,28 +128,29 @@ class Ctx:
 
     # -- running ansible-playbook -------------------------------------------------------------------
 
-    def popen(self, run_id=None, extra=None, tmp=None):
-        """Start ansible-playbook migrate (own process group); stdout and stderr merged."""
+    def popen(self, run_id=None, extra=None, tmp=None, playbook='migrate', controller=None):
+        """Start ansible-playbook migrate (or ``playbook``; own process group); stdout and stderr merged."""
+        controller = controller or self.controller
         env = self.bed.ansible_env()
-        env.update({'ANSIBLE_COLLECTIONS_PATH': collections_path(), 'ANSIBLE_LOCAL_TEMP': tmp or self.controller.tmp,
+        env.update({'ANSIBLE_COLLECTIONS_PATH': collections_path(), 'ANSIBLE_LOCAL_TEMP': tmp or controller.tmp,
                     'ANSIBLE_FORKS': '50', 'ANSIBLE_PIPELINING': 'True', 'ANSIBLE_NOCOLOR': '1',
                     'ANSIBLE_RETRY_FILES_ENABLED': 'False', 'ANSIBLE_DEPRECATION_WARNINGS': 'False',
                     'AWS_EC2_METADATA_DISABLED': 'true', 'PYTHONUNBUFFERED': '1'})
-        variables = {'lookerops_cmk_escrow_path': self.controller.escrow_path, 'lookerops_run_id': run_id or self.run_id}
+        variables = {'lookerops_cmk_escrow_path': controller.escrow_path, 'lookerops_run_id': run_id or self.run_id}
         variables.update(extra or {})
         argv = [os.path.join(os.path.dirname(self.bed.python), 'ansible-playbook'), '-i', self.bed.inventory,
-                'lookerops.encryption.migrate', '-e', json.dumps(variables),
-                '--vault-password-file', self.controller.vault_password_file]
-        proc = subprocess.Popen(argv, env=env, cwd=self.controller.workdir, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
+                'lookerops.encryption.' + playbook, '-e', json.dumps(variables),
+                '--vault-password-file', controller.vault_password_file]
+        proc = subprocess.Popen(argv, env=env, cwd=controller.workdir, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.procs.append(proc)
         return proc
 
-    def run(self, extra=None, at=None, kill_at=None, run_id=None):
-        """Run migrate; ``at`` = (task name part, action) acts when that TASK header appears;
-        ``kill_at`` = task name part: SIGKILL the whole process group there."""
+    def run(self, extra=None, at=None, kill_at=None, run_id=None, playbook='migrate', controller=None):
+        """Run migrate (or ``playbook``, from ``controller``); ``at`` = (task name part, action) acts when that TASK header
+        appears; ``kill_at`` = task name part: SIGKILL the whole process group there."""
         started = time.monotonic()
-        proc = self.popen(run_id=run_id, extra=extra)
+        proc = self.popen(run_id=run_id, extra=extra, playbook=playbook, controller=controller)
         timer = threading.Timer(RUN_TIMEOUT, _kill_group, (proc,))
         timer.start()
         lines, killed, acted = [], False, False
@@ -204,9 +207,10 @@ class Ctx:
                 if path.endswith('cmk.key'):
                     texts.add(data.strip())
                 texts.update(m.group(1) for m in KEY_ENV_RE.finditer(data))
-        if os.path.exists(self.controller.escrow_path):
+        # Every escrow of the controller: the key in force, and a rekey's next and retired keys.
+        for escrow in glob.glob(os.path.join(os.path.dirname(self.controller.escrow_path), '*.vault')):
             dec = subprocess.run([os.path.join(os.path.dirname(self.bed.python), 'ansible-vault'), 'view',
-                                  '--vault-password-file', self.controller.vault_password_file, self.controller.escrow_path],
+                                  '--vault-password-file', self.controller.vault_password_file, escrow],
                                  capture_output=True, check=False)
             if dec.returncode == 0 and dec.stdout.strip():
                 texts.add(dec.stdout.strip())
@@ -231,7 +235,8 @@ class Ctx:
                 found.append('output of run %d' % (i + 1))
         if any(n in argv for argv in watcher.seen for n in needles):
             found.append('a process argv')
-        found += scan_tree(self.controller.workdir, needles)
+        found += scan_tree(self.controller.workdir, needles,
+                           skip=set(glob.glob(os.path.join(os.path.dirname(self.controller.escrow_path), '*.vault'))))
         for node in self.bed.nodes:
             skip = {os.path.join(node.user_home, KEY_FILE), os.path.join(node.home, 'lookerstart.cfg')}
             found += scan_tree(node.tmp_dir, needles) + scan_tree(node.root_dir, needles)
@@ -283,12 +288,12 @@ def named(run, words):
 # Each returns (first run, outcome text, cause-and-remedy named (bool or None when not applicable),
 #               expected outcome met (bool), migrated at the end (bool)).
 
-def resume_after(ctx, first, undo):
+def resume_after(ctx, first, undo, playbook='migrate', run_id=None):
     """Undo the fault; when the first run left nodes down, resume with the same run id."""
     undo()
     if first.ended() in ('completed', 'service restored', 'refused in preflight'):
         return first.ended(), True  # nothing left to resume: the state check says whether it was right
-    second = ctx.run()
+    second = ctx.run(playbook=playbook, run_id=run_id)
     ctx.notes.append('resume rc %s' % second.rc)
     return '%s -> resumed: %s' % (first.ended(), second.ended()), second.rc == 0
 
@@ -375,6 +380,72 @@ def clock_off(ctx):
     return first, first.ended(), None, ok, first.rc == 0
 
 
+def _rekey_state(ctx):
+    with open(os.path.join(ctx.bed.nodes[0].user_home, '.lookerops-rekey.json'), encoding='utf-8') as handle:
+        return json.load(handle)
+
+
+def _old_key_kept(ctx, old_text):
+    """'' when the old key lives on in an escrow of the controller and on no node; else what is wrong."""
+    if old_text is None:
+        return 'no old key read'
+    if not any(old_text in n for n in ctx.key_needles()):
+        return 'old key in no escrow (key lost)'
+    held = [f for node in ctx.bed.nodes for f in scan_tree(node.user_home, [old_text])]
+    return 'old key still on %s' % ', '.join(held) if held else ''
+
+
+def _node_key(ctx):
+    try:
+        with open(os.path.join(ctx.bed.nodes[0].user_home, KEY_FILE), 'rb') as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def rekey_killed_in(task):
+    """Migrate; rekey to a new local key, SIGKILL in a phase; resume the rekey: 0 keys lost, 0 records lost."""
+    def fault(ctx):
+        pre = ctx.run()
+        if pre.rc != 0:
+            return pre, 'migrate ' + pre.ended(), None, False, False
+        old = _node_key(ctx)
+        run_id = ctx.run_id + '-rk'
+        first = ctx.run(playbook='rekey', kill_at=task, run_id=run_id)
+        outcome, ok = resume_after(ctx, first, lambda: None, playbook='rekey', run_id=run_id)
+        lost = _old_key_kept(ctx, old) if ok else ''
+        if lost:
+            ctx.notes.append(lost)
+        return first, outcome, None, first.killed and ok and not lost, True
+    return fault
+
+
+def rekey_resume_elsewhere(ctx):
+    """Migrate; rekey killed once Looker's rekey completed; a resume from a second controller without the new key's
+    escrow (<escrow>-next.vault) is refused in preflight; the resume from the first controller completes."""
+    pre = ctx.run()
+    if pre.rc != 0:
+        return pre, 'migrate ' + pre.ended(), None, False, False
+    old = _node_key(ctx)
+    run_id = ctx.run_id + '-rk'
+    ctx.run(playbook='rekey', kill_at='CMK | Note the phase', run_id=run_id)
+    state = _rekey_state(ctx)
+    other = Controller(os.path.join(os.path.dirname(ctx.controller.workdir), 'other-controller'))
+    shutil.copyfile(ctx.controller.vault_password_file, other.vault_password_file)
+    os.makedirs(os.path.dirname(other.escrow_path), mode=0o700, exist_ok=True)
+    shutil.copyfile(ctx.controller.escrow_path, other.escrow_path)
+    elsewhere = ctx.run(playbook='rekey', run_id=run_id, controller=other)
+    refused = (elsewhere.ended() == 'refused in preflight' and state.get('state') == 'done'
+               and _rekey_state(ctx) == state and not os.path.exists(other.escrow_path[:-len('.vault')] + '-next.vault'))
+    cause = named(elsewhere, [state.get('destination', '?'), '-next.vault', 'A resume never generates a key'])
+    second = ctx.run(playbook='rekey', run_id=run_id)
+    lost = _old_key_kept(ctx, old) if second.rc == 0 else ''
+    if lost:
+        ctx.notes.append(lost)
+    return elsewhere, 'second controller %s; resumed: %s' % (elsewhere.ended(), second.ended()), cause, \
+        refused and second.rc == 0 and not lost, True
+
+
 def _mariadb_stop(bed):
     bed.mariadb.stop()
 
@@ -414,6 +485,15 @@ FAULTS = {
     'escrow-missing': (CLUSTER, escrow_missing),
     'second-concurrent-run': (CLUSTER, concurrent),
     'clock-10-minutes-off': (CLUSTER, clock_off),
+    'rekey-sigkill-in-escrow': (CLUSTER, rekey_killed_in('Rekey | Note the phase')),
+    'rekey-sigkill-in-stop': (CLUSTER, rekey_killed_in('Stop | Note the phase')),
+    'rekey-sigkill-in-backup': (CLUSTER, rekey_killed_in('Backup | Note the phase')),
+    'rekey-sigkill-in-rekey': (CLUSTER, rekey_killed_in('Rekey | Run rekey once')),
+    'rekey-sigkill-in-cmk': (CLUSTER, rekey_killed_in('CMK | Note the phase')),
+    'rekey-sigkill-in-node_env': (CLUSTER, rekey_killed_in('Node environment | Note the phase')),
+    'rekey-sigkill-in-start': (CLUSTER, rekey_killed_in('Start | Note the phase')),
+    'rekey-sigkill-in-retire': (CLUSTER, rekey_killed_in('Rekey | Retire the old key')),
+    'rekey-resume-without-next-escrow': (CLUSTER, rekey_resume_elsewhere),
 }
 
 

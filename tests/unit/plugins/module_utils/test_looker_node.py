@@ -71,6 +71,7 @@ with open(CALLS, 'a') as h:
                         'home': os.environ.get('HOME'), 'path': os.environ.get('PATH'),
                         'key_file': os.environ.get('LKR_MASTER_KEY_FILE'),
                         'key_env_set': 'LKR_MASTER_KEY_ENV' in os.environ,
+                        'aws_region': os.environ.get('AWS_REGION'),
                         'rekey_env': {k: hashlib.sha256(v.encode()).hexdigest() for k, v in os.environ.items()
                                       if k.endswith(('_SOURCE', '_DESTINATION'))}}) + '\n')
 i = args.index('-jar')

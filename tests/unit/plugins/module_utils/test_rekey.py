@@ -27,9 +27,42 @@ def test_local_to_kms_infers_the_kms_names_and_says_so():
     env = rk.rekey_environment(rk.key_settings('local_env', key=OLD),
                                rk.key_settings('aws_kms', region='eu-west-1', cmk='looker', context='ctx'),
                                source_kcv='aaaaaa')
-    assert env == {'LKR_MASTER_KEY_ENV_SOURCE': OLD, 'AWS_REGION_DESTINATION': 'eu-west-1',
+    # the region also as plain AWS_REGION (the name Looker reads at start): only one key has a region, so nothing is guessed
+    assert env == {'LKR_MASTER_KEY_ENV_SOURCE': OLD, 'AWS_REGION_DESTINATION': 'eu-west-1', 'AWS_REGION': 'eu-west-1',
                    'LKR_AWS_CMK_DESTINATION': 'alias/looker', 'LKR_AWS_CMK_EC_DESTINATION': 'ctx'}
     assert rk.inferred_names(env) == ['AWS_REGION_DESTINATION', 'LKR_AWS_CMK_DESTINATION', 'LKR_AWS_CMK_EC_DESTINATION']
+
+
+def test_kms_keys_in_one_region_get_the_region_in_every_form():
+    env = rk.rekey_environment(rk.key_settings('aws_kms', region='us-east-1', cmk='alias/a'),
+                               rk.key_settings('aws_kms', region='us-east-1', cmk='alias/b'))
+    assert env['AWS_REGION'] == env['AWS_REGION_SOURCE'] == env['AWS_REGION_DESTINATION'] == 'us-east-1'
+    env = rk.rekey_environment(rk.key_settings('aws_kms', region='us-east-1', cmk='alias/a'), rk.key_settings('local_env', key=NEW),
+                               destination_kcv='bbbbbb')
+    assert env['AWS_REGION'] == env['AWS_REGION_SOURCE'] == 'us-east-1'
+
+
+def test_kms_keys_in_two_regions_get_no_plain_region():
+    env = rk.rekey_environment(rk.key_settings('aws_kms', region='us-east-1', cmk='alias/a'),
+                               rk.key_settings('aws_kms', region='eu-west-1', cmk='alias/a'))
+    assert 'AWS_REGION' not in env and env['AWS_REGION_SOURCE'] == 'us-east-1' and env['AWS_REGION_DESTINATION'] == 'eu-west-1'
+
+
+@pytest.mark.parametrize('overrides', [
+    {'LKR_MASTER_KEY_ENV': {'destination': 'LD_PRELOAD'}},
+    {'LKR_MASTER_KEY_ENV': {'destination': 'JAVA_TOOL_OPTIONS'}},
+    {'LKR_MASTER_KEY_ENV': {'destination': 'LKR_X=1 LKR_Y'}},
+    {'LKR_MASTER_KEY_ENV': {'destination': 'LKR_MASTER_KEY_FILE'}},
+    {'LKR_MASTER_KEY_ENV': {'destination': 'LKR_MASTER_KEY_ENV_SOURCE'}},
+    {'LKR_MASTER_KEY_ENV': {'new': 'LKR_NEW_KEY'}},
+    {'HOME': {'source': 'LKR_HOME'}},
+    'LKR_NEW_KEY',
+])
+def test_renames_that_are_not_plain_names_of_the_pattern_are_refused(overrides):
+    with pytest.raises(rk.RekeyError) as err:
+        rk.rekey_environment(rk.key_settings('local_env', key=OLD), rk.key_settings('local_env', key=NEW),
+                             overrides=overrides, source_kcv='aaaaaa', destination_kcv='bbbbbb')
+    assert OLD not in str(err.value) and NEW not in str(err.value)
 
 
 def test_kms_key_a_to_b_and_a_new_context_are_different_keys():

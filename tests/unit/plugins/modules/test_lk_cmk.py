@@ -12,6 +12,7 @@ import stat
 
 import pytest
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import kcv_of_text
 from ansible_collections.lookerops.encryption.plugins.modules import lk_cmk
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
@@ -82,3 +83,32 @@ def test_module_argspec_marks_key_no_log():
     spec = lk_cmk.argument_spec()
     assert spec['key']['no_log'] is True
     assert spec['expected_kcv']['no_log'] is False
+
+
+def test_module_retired_removes_every_copy_of_the_retired_key_only(fake, tmp_path, capsys):
+    """After a rekey: the key file still holding the old key, the .replaced-* hard link lk_cmk kept when it replaced a key
+    file and a temp file of an interrupted write go; a file with another key stays; the key in force is never removed."""
+    third = base64.b64encode(bytes(range(1, 33))).decode()
+    third_kcv = kcv_of_text(third)
+    path = str(tmp_path / 'k' / 'cmk.key')
+    run_module(capsys, path=path, key=KEY)
+    run_module(capsys, path=path, key=third, on_different_key='replace', replace_kcv=KEY_KCV)
+    replaced = path + '.replaced-' + KEY_KCV.split(':')[1]
+    assert os.path.exists(replaced)         # what lk_cmk keeps when it replaces a key file
+    temp = str(tmp_path / 'k' / '.cmk.key.abcd1234.tmp')
+    with open(temp, 'w') as handle:
+        handle.write(KEY + '\n')
+    common = dict(path=path, state='retired', looker_home=fake.home, owner=fake.user)
+    check = run_module(capsys, expected_kcv=KEY_KCV, _ansible_check_mode=True, **common)
+    assert check['changed'] and sorted(check['removed']) == sorted([replaced, temp]) and os.path.exists(replaced)
+    result = run_module(capsys, expected_kcv=KEY_KCV, **common)
+    assert result['changed'] and sorted(result['removed']) == sorted([replaced, temp]) and result['kept'] == [path]
+    assert sorted(os.listdir(str(tmp_path / 'k'))) == ['cmk.key']
+    # the file now holding the retired key goes too (a move to KMS or to env delivery leaves it behind otherwise)
+    result = run_module(capsys, expected_kcv=third_kcv, **common)
+    assert result['removed'] == [path] and os.listdir(str(tmp_path / 'k')) == []
+    again = run_module(capsys, expected_kcv=third_kcv, **common)
+    assert again['changed'] is False and again['removed'] == []
+    # the key Looker's settings give it now (the fake home's key file) is not a retired key
+    refused = run_module(capsys, path=fake.key_file, state='retired', expected_kcv=OTHER_KCV, looker_home=fake.home, owner=fake.user)
+    assert refused['failed'] and 'key in force' in refused['msg'] and os.path.exists(fake.key_file)

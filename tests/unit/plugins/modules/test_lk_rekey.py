@@ -96,6 +96,18 @@ def test_a_crashed_rekey_is_resumed_only_towards_the_same_key(fake, tmp_path, mo
     assert res['changed'] and state(tmp_path)['state'] == 'done' and len(rekey_calls(fake)) == 2
 
 
+def test_a_completed_rekey_is_never_followed_by_one_from_the_key_the_node_still_names(fake, tmp_path, monkeypatch):
+    # rekey A -> NEW completed; the run died before the nodes got NEW. A run towards OTHER would rekey A -> OTHER over data
+    # under NEW: refused, and the state file (the only record that the data is under NEW) stays as it was.
+    res = run_main(lk_rekey, rekey_args(fake, tmp_path), monkeypatch)
+    assert res['changed'] and state(tmp_path)['state'] == 'done'
+    before = state(tmp_path)
+    res = run_main(lk_rekey, rekey_args(fake, tmp_path, key=OTHER, run_id='run-2'), monkeypatch)
+    assert res['failed'] and 'the data is under %s' % kcv_of_text(NEW) in res['msg'] and 'lookerops_run_id=run-1' in res['msg']
+    assert state(tmp_path) == before and len(rekey_calls(fake)) == 1
+    assert_no_key_text(res)
+
+
 def test_refusals_before_the_task_runs(fake, tmp_path, monkeypatch):
     res = run_main(lk_rekey, rekey_args(fake, tmp_path, expected_source='kcv1:0000000000000000'), monkeypatch)
     assert res['failed'] and 'changed since preflight' in res['msg']
@@ -119,3 +131,5 @@ def test_local_to_kms_names_the_inferred_variables(fake, tmp_path, monkeypatch):
     assert res['inferred_variables'] == ['AWS_REGION_DESTINATION', 'LKR_AWS_CMK_DESTINATION']
     (call,) = rekey_calls(fake)
     assert set(call['rekey_env']) == {'LKR_MASTER_KEY_ENV_SOURCE', 'AWS_REGION_DESTINATION', 'LKR_AWS_CMK_DESTINATION'}
+    # which region name the release reads is not documented: the one region also goes as plain AWS_REGION
+    assert call['aws_region'] == 'eu-west-1'
