@@ -790,7 +790,7 @@ class HomeRestore:
         self.home = os.path.normpath(os.path.abspath(looker_home))
         self.manifest_path = manifest_path_for(self.backup_path)
 
-    def run(self, check_mode=False, now=None):
+    def _verified(self):
         if not os.path.exists(self.backup_path):
             raise BackupError('the backup %s does not exist; check backup_path' % self.backup_path)
         manifest = read_manifest(self.manifest_path)
@@ -798,6 +798,16 @@ class HomeRestore:
             raise BackupError('the manifest %s belongs to %s, not to %s; nothing was touched'
                               % (self.manifest_path, manifest.get('archive'), self.backup_path))
         sha, _size, files = verify_home_archive(self.backup_path, manifest)
+        return manifest, sha, files
+
+    def verify(self):
+        """Check the archive against its manifest; touch nothing (Looker may run)."""
+        manifest, sha, files = self._verified()
+        return {'changed': False, 'verified': True, 'sha256': sha, 'files': files, 'backup_id': manifest.get('backup_id'),
+                'created_utc': manifest.get('created_utc')}
+
+    def run(self, check_mode=False, now=None):
+        manifest, sha, files = self._verified()
         refuse_if_running(self.home)
         top = os.path.basename(self.home)
         stamp = utc_stamp(now)
@@ -863,7 +873,14 @@ class BackendRestore:
         self.backup_path = os.path.abspath(backup_path)
         self.home = looker_home
 
-    def run(self, check_mode=False):
+    def verify(self):
+        """Check the dump against its manifest and the backend settings' database name; touch nothing (Looker may run)."""
+        manifest, sha = self._verified()
+        return {'changed': False, 'verified': True, 'sha256': sha, 'backup_id': manifest.get('backup_id'),
+                'backup_path': self.backup_path, 'created_utc': manifest.get('created_utc'),
+                'key_check_value': manifest.get('key_check_value')}
+
+    def _verified(self):
         if not os.path.exists(self.backup_path):
             raise BackupError('the backup %s does not exist; check backup_path' % self.backup_path)
         manifest = read_manifest(self.manifest_path)
@@ -880,6 +897,10 @@ class BackendRestore:
                               'touched. Point the settings back at %r, or restore by hand (docs/operator-guide.md)'
                               % (self.backup_path, manifest.get('database'), self.cfg.database, manifest.get('database')))
         sha, _size = verify_dump_file(self.backup_path, manifest)
+        return manifest, sha
+
+    def run(self, check_mode=False):
+        manifest, sha = self._verified()
         if self.home:
             refuse_if_running(self.home)
         with _mysql.connect(self.cfg) as conn:
