@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_files import retired_path
+
 ACK_SETTING = 'lookerops_rollback_discard_changes_since_run'
 # The notes a run's backup directory may hold beside the backups: the key they were taken under, and what a
 # pre-rollback backup is.
@@ -182,13 +184,18 @@ def _backup_problems(facts):
     if facts.get('dump_error'):
         problems.append('backend: the current backend cannot be dumped for the pre-rollback backup: %s. Nothing was changed.'
                         % str(facts['dump_error']).rstrip('.'))
-    old = (facts.get('key_note') or {}).get('old') or 'the old key'
+    note = facts.get('key_note') or {}
+    old = note.get('old') or 'the old key'
+    where_escrow = ''
+    if str(old).startswith('kcv1:') and note.get('escrow_in_force'):
+        where_escrow = (' Its escrow belongs at %s (or at %s when the rekey never completed): put your copy back there and '
+                        'run the rollback again.' % (retired_path(note['escrow_in_force'], old), note['escrow_in_force']))
     checks = [('controller', facts.get('escrow_error'))] + [(n['name'], n.get('key_error')) for n in facts.get('nodes') or []]
     for where, error in checks:
         if error:
             problems.append('%s: %s. The backups of run %s were taken under %s; a rollback that cannot give the nodes '
-                            'that key would leave them down after the restore, so nothing is restored. Nothing was changed.'
-                            % (where, str(error).rstrip('.'), run_id, old))
+                            'that key would leave them down after the restore, so nothing is restored.%s Nothing was changed.'
+                            % (where, str(error).rstrip('.'), run_id, old, where_escrow))
     return problems
 
 

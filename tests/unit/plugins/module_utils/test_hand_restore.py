@@ -142,3 +142,22 @@ def test_restore_refuses_a_manifest_of_another_archive(tmp_path):
     os.link(res['manifest_path'], other.replace('.tar.gz', '.manifest.json'))
     with pytest.raises(bk.BackupError, match='belongs to node1-looker-home.tar.gz'):
         bk.HomeRestore(other, home).run()
+
+
+def test_verify_only_checks_the_backup_under_a_live_looker_and_touches_nothing(tmp_path):
+    home = _fenced_home(str(tmp_path / 'src'))
+    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'node1', bk.DEFAULT_EXCLUDES, [], 0).run()
+    os.makedirs(os.path.join(home, '.tmp'), exist_ok=True)
+    with open(os.path.join(home, '.tmp', 'looker.pid'), 'w', encoding='ascii') as handle:
+        handle.write('%d\n' % os.getpid())  # a live process: a restore would refuse, a check does not
+    listing = sorted(os.listdir(os.path.dirname(home)))
+    out = bk.HomeRestore(res['path'], home).verify()
+    assert out['verified'] and out['sha256'] == res['sha256'] and out['backup_id'] == 'r1' and out['created_utc']
+    assert sorted(os.listdir(os.path.dirname(home))) == listing
+    with pytest.raises(bk.BackupError, match='Looker is running'):
+        bk.HomeRestore(res['path'], home).run()
+    with open(res['path'], 'r+b') as handle:
+        handle.seek(40)
+        handle.write(b'\0' * 16)
+    with pytest.raises(bk.BackupError, match='damaged|does not match'):
+        bk.HomeRestore(res['path'], home).verify()
