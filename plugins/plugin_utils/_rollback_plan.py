@@ -153,8 +153,8 @@ def _served(facts, now):
             continue
         if node.get('up'):
             since = node.get('started_at')
-            lines.append('%s: Looker up since %s (%s)' % (node['name'], format_utc(since),
-                                                           format_duration(now - since) if since is not None else 'for an unknown time'))
+            how_long = format_duration(now - since) if since is not None else 'for an unknown time'
+            lines.append('%s: Looker up since %s (%s)' % (node['name'], format_utc(since), how_long))
         else:
             lines.append('%s: Looker not running now' % node['name'])
     return lines
@@ -203,7 +203,8 @@ def rollback_plan(facts):
     """The decision for one rollback. ``facts``: run_id, now (epoch), acknowledged (the setting), key_note and pre_note
     (the notes of the run's backup directory, or None), nodes (name, reachable, marker, marker_mtime, up, started_at,
     backup {verified, error, created_utc}, key_error, space_error), backend (None when no dump is restored; else verified,
-    error), escrow_error and dump_error (the controller's and the first node's checks for the rollback); suffix (random hex digits for the pre-rollback backup's id)."""
+    error), escrow_error and dump_error (the controller's and the first node's checks for the rollback); suffix (random
+    hex digits for the pre-rollback backup's id)."""
     facts = _normal(facts)
     now = facts['now']
     status, discards, ended = run_status(facts)

@@ -124,8 +124,8 @@ def test_a_missing_escrow_of_the_old_key_is_refused_before_anything():
 def test_a_key_file_that_cannot_take_the_old_key_is_refused_naming_where_its_escrow_belongs():
     note = {'job': 'rekey', 'old': 'kcv1:0123456789abcdef', 'new': 'kcv1:fedcba9876543210',
             'escrow_in_force': '/ctl/escrow/c-cmk.vault'}
-    out = plan(facts([node('n1', up=False, key_error='The CMK has kcv1:fedcba9876543210 but expected_kcv is '
-                                                         'kcv1:0123456789abcdef')], key_note=note))
+    error = 'The CMK has kcv1:fedcba9876543210 but expected_kcv is kcv1:0123456789abcdef'
+    out = plan(facts([node('n1', up=False, key_error=error)], key_note=note))
     assert not out['allowed'] and out['problems'][0].startswith('n1: The CMK has kcv1:fedcba9876543210')
     assert 'belongs at /ctl/escrow/c-cmk-retired-0123456789abcdef.vault (or at /ctl/escrow/c-cmk.vault' in out['problems'][0]
 
