@@ -123,11 +123,12 @@ class Ctx:
         self.outputs = []
         self.notes = []
         self.procs = []
+        self.before = None
 
     # -- running ansible-playbook -------------------------------------------------------------------
 
-    def popen(self, run_id=None, extra=None, tmp=None):
-        """Start ansible-playbook migrate (own process group); stdout and stderr merged."""
+    def popen(self, run_id=None, extra=None, tmp=None, playbook='migrate'):
+        """Start ansible-playbook (migrate unless told; own process group); stdout and stderr merged."""
         env = self.bed.ansible_env()
         env.update({'ANSIBLE_COLLECTIONS_PATH': collections_path(), 'ANSIBLE_LOCAL_TEMP': tmp or self.controller.tmp,
                     'ANSIBLE_FORKS': '50', 'ANSIBLE_PIPELINING': 'True', 'ANSIBLE_NOCOLOR': '1',
@@ -136,18 +137,18 @@ class Ctx:
         variables = {'lookerops_cmk_escrow_path': self.controller.escrow_path, 'lookerops_run_id': run_id or self.run_id}
         variables.update(extra or {})
         argv = [os.path.join(os.path.dirname(self.bed.python), 'ansible-playbook'), '-i', self.bed.inventory,
-                'lookerops.encryption.migrate', '-e', json.dumps(variables),
+                'lookerops.encryption.' + playbook, '-e', json.dumps(variables),
                 '--vault-password-file', self.controller.vault_password_file]
         proc = subprocess.Popen(argv, env=env, cwd=self.controller.workdir, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.procs.append(proc)
         return proc
 
-    def run(self, extra=None, at=None, kill_at=None, run_id=None):
-        """Run migrate; ``at`` = (task name part, action) acts when that TASK header appears;
+    def run(self, extra=None, at=None, kill_at=None, run_id=None, playbook='migrate'):
+        """Run migrate (or ``playbook``); ``at`` = (task name part, action) acts when that TASK header appears;
         ``kill_at`` = task name part: SIGKILL the whole process group there."""
         started = time.monotonic()
-        proc = self.popen(run_id=run_id, extra=extra)
+        proc = self.popen(run_id=run_id, extra=extra, playbook=playbook)
         timer = threading.Timer(RUN_TIMEOUT, _kill_group, (proc,))
         timer.start()
         lines, killed, acted = [], False, False
@@ -375,6 +376,46 @@ def clock_off(ctx):
     return first, first.ended(), None, ok, first.rc == 0
 
 
+ACK = {'lookerops_rollback_discard_changes_since_run': True}
+
+
+def rollback_refused_then_done(prepare, setup, undo, words, migrated_after, rekey=False):
+    """Migrate (and rekey), then a rollback that must be refused in preflight with ``words`` named and nothing
+    changed; undo the cause and roll back again: it must complete."""
+    def fault(ctx):
+        first = ctx.run()
+        if first.rc == 0 and rekey:
+            first = ctx.run(playbook='rekey', run_id=ctx.run_id + '-rekey')
+        if first.rc != 0:
+            return first, 'setup run ' + first.ended(), None, False, False
+        target = ctx.run_id + ('-rekey' if rekey else '')
+        extra = dict(prepare)
+        setup(ctx)
+        refused = ctx.run(playbook='rollback', run_id=target, extra=extra)
+        untouched = not ctx.state(ctx.before, True)
+        undo(ctx)
+        done = ctx.run(playbook='rollback', run_id=target, extra=dict(extra, **ACK))
+        ctx.notes.append('rollback after the fix: rc %s' % done.rc)
+        ok = refused.ended() == 'refused in preflight' and untouched and done.rc == 0
+        return refused, '%s -> rolled back: %s' % (refused.ended(), done.ended()), named(refused, words), ok, migrated_after
+    return fault
+
+
+def _move_retired_escrow_away(ctx):
+    for name in os.listdir(os.path.dirname(ctx.controller.escrow_path)):
+        if '-retired-' in name and name.endswith('.vault'):
+            path = os.path.join(os.path.dirname(ctx.controller.escrow_path), name)
+            os.rename(path, path + '.away')
+            ctx.notes.append('moved %s away' % name)
+
+
+def _put_retired_escrow_back(ctx):
+    for name in os.listdir(os.path.dirname(ctx.controller.escrow_path)):
+        if name.endswith('.vault.away'):
+            path = os.path.join(os.path.dirname(ctx.controller.escrow_path), name)
+            os.rename(path, path[:-len('.away')])
+
+
 def _mariadb_stop(bed):
     bed.mariadb.stop()
 
@@ -414,6 +455,15 @@ FAULTS = {
     'escrow-missing': (CLUSTER, escrow_missing),
     'second-concurrent-run': (CLUSTER, concurrent),
     'clock-10-minutes-off': (CLUSTER, clock_off),
+    'rollback-stale-run-without-acknowledgement': (CLUSTER, rollback_refused_then_done(
+        {}, lambda ctx: None, lambda ctx: None, ['completed at', 'lookerops_rollback_discard_changes_since_run=true'],
+        migrated_after=False)),
+    'rollback-old-key-escrow-missing': (CLUSTER, rollback_refused_then_done(
+        ACK, _move_retired_escrow_away, _put_retired_escrow_back, ['Its escrow belongs at'], migrated_after=True,
+        rekey=True)),
+    'rollback-node-unreachable': (CLUSTER, rollback_refused_then_done(
+        dict(ACK, lookerops_reach_timeout=10), lambda ctx: ctx.bed.cut_link(3), lambda ctx: ctx.bed.restore_link(3),
+        ['looker3', 'unreachable'], migrated_after=False)),
 }
 
 
@@ -428,7 +478,7 @@ def run_fault(matrix, name, workdir):
     watcher = ArgvWatcher()
     try:
         ctx = Ctx(matrix, name, spec, workdir)
-        before = ctx.bed.inspect()
+        before = ctx.before = ctx.bed.inspect()
         watcher.start()
         try:
             first, outcome, cause, expected, migrated = fault(ctx)
