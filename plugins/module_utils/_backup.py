@@ -33,12 +33,14 @@ import zlib
 from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql
 from ansible_collections.lookerops.encryption.plugins.module_utils import _node_env
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import AtomicFile, atomic_write, fsync_dir, is_atomic_temp_name
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import FENCE_NAME
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import pid_alive, read_pid_file
+from ansible_collections.lookerops.encryption.plugins.module_utils._names import SAFE_NAME_RE, check_name
 
 TOOL_VERSION = 'lookerops.encryption backup 1'
 DEFAULT_EXCLUDES = ['.cache', 'log', '.tmp', '.snapshots', 'looker.jar', 'authorized_keys', 'dr-log', 'core']
 DEFAULT_DEST_DIR = '/var/backups/lookerops'
-BACKUP_ID_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
+BACKUP_ID_RE = SAFE_NAME_RE
 CHUNK = 1024 * 1024
 GZIP_LEVEL = 6
 TAR_BLOCK = 512
@@ -266,8 +268,12 @@ def read_manifest(path):
 
 
 def validate_backup_id(backup_id):
-    if not backup_id or not BACKUP_ID_RE.match(backup_id) or backup_id in ('.', '..'):
-        raise BackupError('backup_id %r is invalid: use letters, digits, "_", "." and "-" only' % (backup_id,))
+    check_name(backup_id, 'backup_id', BackupError)
+
+
+def validate_node_name(name):
+    """The node's name (the inventory host name) becomes part of its archive's file name."""
+    return check_name(name, 'the node name (inventory_hostname)', BackupError)
 
 
 def ensure_dir(path, mode=0o700):
@@ -289,6 +295,16 @@ def backend_paths(dest_dir, backup_id, database):
     safe = re.sub(r'[^A-Za-z0-9_.-]', '_', database)
     return (directory, os.path.join(directory, 'backend-%s.sql.gz' % safe),
             os.path.join(directory, 'backend-%s.manifest.json' % safe))
+
+
+def validate_backup_path(backup_path):
+    """A backup path given to a restore is used as written: no component may be '.' or '..' (a run id or node name
+    that slipped through would name another directory than the run's own)."""
+    if any(part in ('.', '..') for part in str(backup_path).split('/')):
+        raise BackupError('the backup path %s has a "." or ".." component; name the backup of a run as '
+                          '<backup dir>/<run id>/<file>, with a run id and node name of letters, digits, "_", "." and "-"'
+                          % backup_path)
+    return backup_path
 
 
 def manifest_path_for(backup_path):
@@ -432,8 +448,11 @@ class HomeBackup:
         self.home = os.path.normpath(os.path.abspath(looker_home))
         self.dest_dir = dest_dir
         self.backup_id = backup_id
-        self.name = name or socket.gethostname()
-        self.excludes = list(excludes)
+        self.name = validate_node_name(name or socket.gethostname())
+        # The fence never goes into an archive, whatever the excludes say: a home restored from it (by hand too) must
+        # start once the fence of the restore itself is gone. Excluded, it is also what a restore keeps from the home
+        # it replaces (the fence of the run that restores).
+        self.excludes = list(excludes) + ([FENCE_NAME] if FENCE_NAME not in excludes else [])
         self.exclude_paths = _norm_paths(exclude_paths)
         self.margin = margin_bytes
         self.directory, self.path, self.manifest_path = home_paths(dest_dir, backup_id, self.name)
@@ -767,15 +786,28 @@ class HomeRestore:
     """Restore a Looker home from a verified archive; the old home is moved aside, never deleted."""
 
     def __init__(self, backup_path, looker_home):
-        self.backup_path = os.path.abspath(backup_path)
+        self.backup_path = os.path.abspath(validate_backup_path(backup_path))
         self.home = os.path.normpath(os.path.abspath(looker_home))
         self.manifest_path = manifest_path_for(self.backup_path)
 
-    def run(self, check_mode=False, now=None):
+    def _verified(self):
         if not os.path.exists(self.backup_path):
             raise BackupError('the backup %s does not exist; check backup_path' % self.backup_path)
         manifest = read_manifest(self.manifest_path)
+        if manifest.get('archive') not in (None, os.path.basename(self.backup_path)):
+            raise BackupError('the manifest %s belongs to %s, not to %s; nothing was touched'
+                              % (self.manifest_path, manifest.get('archive'), self.backup_path))
         sha, _size, files = verify_home_archive(self.backup_path, manifest)
+        return manifest, sha, files
+
+    def verify(self):
+        """Check the archive against its manifest; touch nothing (Looker may run)."""
+        manifest, sha, files = self._verified()
+        return {'changed': False, 'verified': True, 'sha256': sha, 'files': files, 'backup_id': manifest.get('backup_id'),
+                'created_utc': manifest.get('created_utc')}
+
+    def run(self, check_mode=False, now=None):
+        manifest, sha, files = self._verified()
         refuse_if_running(self.home)
         top = os.path.basename(self.home)
         stamp = utc_stamp(now)
@@ -837,11 +869,18 @@ class BackendRestore:
 
     def __init__(self, cfg, backup_path, looker_home):
         self.cfg = cfg
-        self.manifest_path = manifest_path_for(os.path.abspath(backup_path))
+        self.manifest_path = manifest_path_for(os.path.abspath(validate_backup_path(backup_path)))
         self.backup_path = os.path.abspath(backup_path)
         self.home = looker_home
 
-    def run(self, check_mode=False):
+    def verify(self):
+        """Check the dump against its manifest and the backend settings' database name; touch nothing (Looker may run)."""
+        manifest, sha = self._verified()
+        return {'changed': False, 'verified': True, 'sha256': sha, 'backup_id': manifest.get('backup_id'),
+                'backup_path': self.backup_path, 'created_utc': manifest.get('created_utc'),
+                'key_check_value': manifest.get('key_check_value')}
+
+    def _verified(self):
         if not os.path.exists(self.backup_path):
             raise BackupError('the backup %s does not exist; check backup_path' % self.backup_path)
         manifest = read_manifest(self.manifest_path)
@@ -858,6 +897,10 @@ class BackendRestore:
                               'touched. Point the settings back at %r, or restore by hand (docs/operator-guide.md)'
                               % (self.backup_path, manifest.get('database'), self.cfg.database, manifest.get('database')))
         sha, _size = verify_dump_file(self.backup_path, manifest)
+        return manifest, sha
+
+    def run(self, check_mode=False):
+        manifest, sha = self._verified()
         if self.home:
             refuse_if_running(self.home)
         with _mysql.connect(self.cfg) as conn:
@@ -905,8 +948,8 @@ def probe_step(dest_dir, token, name, step):
     """One step of the shared-filesystem probe. Every node ``mark``s ``<dir>/.lookerops-fs-probe-<token>.<name>``, then
     every node ``list``s the names it sees (the nodes whose backups land on the same filesystem), then ``clear`` removes
     its own marker. Returns {'directory', 'seen', 'free_bytes'}."""
-    if not re.match(r'^[A-Za-z0-9_.-]+$', token or '') or not re.match(r'^[A-Za-z0-9_.-]+$', name or ''):
-        raise BackupError('probe token and name may only hold letters, digits, "_", "." and "-"')
+    check_name(token, 'the probe token (the run id)', BackupError)
+    check_name(name, 'the node name (inventory_hostname)', BackupError)
     directory = probe_dir(dest_dir)
     own = os.path.join(directory, '%s%s.%s' % (PROBE_PREFIX, token, name))
     if step == 'mark':

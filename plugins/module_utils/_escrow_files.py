@@ -87,8 +87,9 @@ def promote(current, old_kcv, new_kcv, run_id, check_mode=False):
 
 def restore(current, old_kcv, new_kcv, run_id, check_mode=False):
     """Rollback of a rekey: the old local key's escrow is in force again; the new key's is kept as retired."""
-    out = {'changed': False, 'path': current, 'retired_path': None}
     old = retired_path(current, old_kcv)
+    # Where the old key's escrow is now: retired by the rekey's promotion, or still in force when it never got there.
+    out = {'changed': False, 'path': current, 'retired_path': None, 'old_path': old if os.path.exists(old) else current}
     if not os.path.exists(old):
         # The rekey never got to its promotion: the escrow in force is still the old key's.
         if not os.path.exists(current):

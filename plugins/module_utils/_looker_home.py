@@ -14,6 +14,8 @@ import zipfile
 
 DEFAULT_VERSION_KEYS = ('Implementation-Version', 'Looker-Version', 'Bundle-Version')
 MARKER_NAME = '.lookerops-encryption.json'
+# The fence: Looker's startup script refuses to start while this file is in the home.
+FENCE_NAME = '.deploying'
 
 
 class LookerNodeError(Exception):
@@ -78,7 +80,7 @@ class LookerHome:
 
     @property
     def fence_file(self):
-        return self.p('.deploying')
+        return self.p(FENCE_NAME)
 
     @property
     def log_dir(self):

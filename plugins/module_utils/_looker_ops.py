@@ -92,6 +92,8 @@ def node_info(node, run_id=None, api_port=DEFAULT_API_PORT):
         info[key] = settings[key] if settings else None
     info['port'] = node.port_override or (settings['port'] if settings else DEFAULT_PORT)
     info.update(node.pid_state())
+    # Since when the running Looker serves (epoch seconds): a rollback says what it would discard.
+    info['started_at'] = process_started_at(info['pid']) if info.get('pid_alive') else None
     if settings is not None:
         info['alive'] = node.probe_alive()
         info['key'] = node.config.key_summary()

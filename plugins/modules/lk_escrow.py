@@ -72,6 +72,12 @@ retired_path:
   description: The escrow file of the key retired by this call (or that was retired before), or null.
   returned: always
   type: str
+old_path:
+  description:
+    - Where the old key's escrow is before this call (its retired copy, or the escrow in force when the rekey never promoted
+      the new key). A rollback checks in check mode that this file opens and holds the old key before anything is restored.
+  returned: when state is restored
+  type: str
 next_path:
   description: The escrow of the new key of a rekey under way.
   returned: when state is promoted

@@ -152,6 +152,10 @@ pid_alive:
   description: Whether that pid is a live process whose command line mentions C(looker.jar).
   returned: always
   type: bool
+started_at:
+  description: When the running Looker (RV(pid)) started, in epoch seconds; null when it does not run.
+  returned: always
+  type: float
 stale:
   description: True when a pid file exists but its process is gone (a stale pid file).
   returned: always

@@ -63,6 +63,13 @@ options:
       - The Looker home to restore (O(what=home)) or whose Looker must not be running (both).
     type: path
     default: /home/looker/looker
+  verify_only:
+    description:
+      - Only check the backup against its manifest (sha256, complete decompression, the archive or database it belongs to)
+        and return what it holds; nothing is touched and Looker may be running. A rollback checks every backup this way
+        before it stops anything.
+    type: bool
+    default: false
   keep_replaced:
     description:
       - Keep whatever the restore replaces or removes. Always true in effect; V(false) is refused so that a restore
@@ -95,6 +102,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+created_utc:
+  description: When the backup was written, from its manifest (C(YYYY-MM-DDTHH:MM:SSZ)).
+  returned: when verify_only
+  type: str
+verified:
+  description: True when the backup matched its manifest.
+  returned: when verify_only
+  type: bool
 sha256:
   description: sha256 of the backup file (matched its manifest).
   returned: always
@@ -155,6 +170,7 @@ def argument_spec():
         'what': {'type': 'str', 'required': True, 'choices': ['home', 'backend']},
         'backup_path': {'type': 'path', 'required': True},
         'looker_home': {'type': 'path', 'default': '/home/looker/looker'},
+        'verify_only': {'type': 'bool', 'default': False},
         'keep_replaced': {'type': 'bool', 'default': True},
     }
     spec.update(backend_argument_spec())
@@ -174,7 +190,7 @@ def main():
         else:
             cfg = BackendConfig.from_params(params['backend'], read_looker_db=read_looker_db)
             job = BackendRestore(cfg, params['backup_path'], params['looker_home'])
-        result = job.run(check_mode=module.check_mode)
+        result = job.verify() if params['verify_only'] else job.run(check_mode=module.check_mode)
     except (BackupError, BackendError) as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:

@@ -14,13 +14,26 @@ description:
   - One run per cluster at a time. The lock is a JSON file created exclusively (C(O_EXCL)) holding the run id, the controller
     (C(user@host)) and the time it was taken. The playbooks take it on the first node before the others, so of two runs
     started together exactly one goes on.
-  - A lock held by another run is reported by its run id and controller and never overridden. The run that holds it (also when
-    resumed with the same run id) finds it its own. V(absent) removes only this run's lock.
+  - The lock also names its holder, the ansible-playbook process of the controller (host name, pid and start time); the action
+    plugin fills it in. A lock held by another run is reported by its run id and controller and never overridden. The same
+    ansible-playbook finds it its own. A second holder with the same run id (a resume from another controller, or a second
+    ansible-playbook, while the first may still run) is refused; the action plugin takes the lock over only when the holder
+    ran on this controller and its process is gone (a resume after a crash). V(absent) removes only this run's lock.
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details:
+      - The controller-side action plugin names the holder and, for a resume after a crash on this controller, takes over the
+        dead holder's lock.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Reports whether the lock would be taken or released; a lock of another run fails in check mode too.
@@ -42,6 +55,16 @@ options:
     description: Who runs it (for example C(user@host) of the controller), shown to a second run.
     type: str
     default: unknown
+  holder:
+    description:
+      - Internal, set by the action plugin; do not set it. The controller's host name (C(host)), and the pid (C(pid)) and start
+        time in epoch seconds (C(started)) of its ansible-playbook process.
+    type: dict
+  takeover_of:
+    description:
+      - Internal, set by the action plugin; do not set it. The holder of this run's lock that the controller found dead; the
+        lock is replaced only while it still names that holder.
+    type: dict
   state:
     description: V(present) takes the lock (or finds it this run's own), V(absent) releases this run's lock.
     type: str
@@ -70,6 +93,10 @@ ours:
   description: Whether this run holds (or held) the lock.
   returned: always
   type: bool
+took_over:
+  description: Whether the lock of a dead holder of the same run was taken over.
+  returned: when state is present
+  type: bool
 """
 
 import functools
@@ -86,15 +113,18 @@ def main():
             path=dict(type='path', default='/home/looker/.lookerops-run.lock'),
             run_id=dict(type='str', required=True),
             controller=dict(type='str', default='unknown'),
+            holder=dict(type='dict'),
+            takeover_of=dict(type='dict'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
         ),
         supports_check_mode=True,
     )
     params = module.params
     if params['state'] == 'present':
-        call = functools.partial(acquire, params['path'], params['run_id'], params['controller'], check_mode=module.check_mode)
+        call = functools.partial(acquire, params['path'], params['run_id'], params['controller'], check_mode=module.check_mode,
+                                 holder=params['holder'], takeover_of=params['takeover_of'])
     else:
-        call = functools.partial(release, params['path'], params['run_id'], check_mode=module.check_mode)
+        call = functools.partial(release, params['path'], params['run_id'], check_mode=module.check_mode, holder=params['holder'])
     run_call(module, call, RunLockError, os_error='Cannot use the run lock %s' % params['path'], path=params['path'])
 
 

@@ -170,7 +170,8 @@ def test_awx_job_rolls_back(migrated_by_awx, cmk, tmp_path):
     bed = migrated_by_awx['bed']
     with open(os.path.join(bed.nodes[0].home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
         run_id = json.load(handle)['run_id']
-    job, watcher = run_job(bed, tmp_path, 103, 'rollback', cmk + '\n', extra_vars={'lookerops_run_id': run_id})
+    job, watcher = run_job(bed, tmp_path, 103, 'rollback', cmk + '\n',
+                           extra_vars={'lookerops_run_id': run_id, 'lookerops_rollback_discard_changes_since_run': 'true'})
     assert job.runner.status == 'successful', job.stdout[-6000:]
     after = bed.inspect()
     assert after['legacy'] == migrated_by_awx['before']['total'] and after['gcm'] == 0

@@ -84,7 +84,8 @@ def test_migrate_then_rollback_gives_the_backend_back_exactly(bed_factory, tmp_p
     left = bed.nodes[0].run(['sh', '-c', 'ls -d /tmp/lookerops-mysql-* 2>/dev/null | wc -l'], user='root', check=True)
     assert left.stdout.strip() == '0', 'an option-file directory was left on the node'
 
-    proc = run_playbook(bed, 'rollback', controller, extra_vars={'lookerops_run_id': run_id})
+    proc = run_playbook(bed, 'rollback', controller,
+                        extra_vars={'lookerops_run_id': run_id, 'lookerops_rollback_discard_changes_since_run': True})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert bed.mariadb.password not in out

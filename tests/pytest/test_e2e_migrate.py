@@ -367,12 +367,37 @@ def test_second_run_changes_nothing(migrated, tmp_path):
     assert all(all_alive(bed).values())
 
 
+def test_rollback_of_a_completed_run_is_refused_without_acknowledgement(migrated):
+    bed = migrated['bed']
+    with open(os.path.join(bed.nodes[0].home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
+        run_id = json.load(handle)['run_id']
+    before = bed.inspect()
+    proc = run_playbook(bed, 'rollback', migrated['controller'], extra_vars={'lookerops_run_id': run_id})
+    assert proc.returncode != 0
+    out = proc.stdout
+    assert 'run %s completed at 20' % run_id in out, out[-5000:]
+    assert 'Looker up since' in out and 'lookerops_rollback_discard_changes_since_run=true' in out
+    assert 'no node was touched' in out
+    assert bed.inspect() == before and all(all_alive(bed).values()) and not any(fences(bed).values())
+    for node in bed.nodes:
+        listing = node.run(['ls', '/var/backups/lookerops'], user='root', check=True).stdout.split()
+        assert not [d for d in listing if d.startswith('pre-rollback-')], listing
+
+
 def test_rollback_restores_the_legacy_data(migrated):
     bed = migrated['bed']
     with open(os.path.join(bed.nodes[0].home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
         run_id = json.load(handle)['run_id']
-    proc = run_playbook(bed, 'rollback', migrated['controller'], extra_vars={'lookerops_run_id': run_id})
+    proc = run_playbook(bed, 'rollback', migrated['controller'],
+                        extra_vars={'lookerops_run_id': run_id, 'lookerops_rollback_discard_changes_since_run': True})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    # The homes and backend as they were before the restore, under their own run id, named in the summary.
+    match = re.search(r'pre-rollback backup: run (pre-rollback-[0-9TZ]+-[0-9a-f]+) ', proc.stdout)
+    assert match, proc.stdout[-4000:]
+    migrated['pre_rollback'] = match.group(1)
+    for node in bed.nodes:
+        listing = node.run(['ls', '/var/backups/lookerops/' + match.group(1)], user='root', check=True).stdout.split()
+        assert '%s-looker-home.tar.gz' % node.name in listing and 'pre-rollback.json' in listing, listing
     after = bed.inspect()
     assert after['legacy'] == migrated['before']['total'] and after['gcm'] == 0
     assert after['digest'] == migrated['before']['digest']
@@ -381,6 +406,23 @@ def test_rollback_restores_the_legacy_data(migrated):
         assert not os.path.exists(os.path.join(node.home, '.lookerops-encryption.json'))
         with open(os.path.join(node.home, 'lookerstart.cfg'), encoding='utf-8') as handle:
             assert 'LKR_MASTER_KEY' not in handle.read()
+
+
+def test_the_rollback_can_be_undone(migrated):
+    bed = migrated['bed']
+    proc = run_playbook(bed, 'rollback', migrated['controller'],
+                        extra_vars={'lookerops_run_id': migrated['pre_rollback'],
+                                    'lookerops_rollback_discard_changes_since_run': True})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    after = bed.inspect()
+    assert after['legacy'] == 0 and after['gcm'] == migrated['before']['total']
+    assert after['digest'] == migrated['before']['digest']
+    assert all(all_alive(bed).values()) and not any(fences(bed).values())
+    for node in bed.nodes:
+        with open(os.path.join(node.home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
+            assert json.load(handle)['scheme'] == 'AES-GCM-256'
+        with open(os.path.join(node.home, 'lookerstart.cfg'), encoding='utf-8') as handle:
+            assert 'LKR_MASTER_KEY_FILE' in handle.read()
 
 
 # --- a failure after the stop: nodes stay fenced, nothing is lost, the run resumes ------------

@@ -13,6 +13,7 @@ import glob
 import json
 import os
 import shutil
+import re
 import sys
 
 import pytest
@@ -160,6 +161,48 @@ def test_a_second_rekey_to_the_same_key_changes_nothing(chain):
     chain.assert_up_and_intact()
 
 
+def _pre_rollback_id(proc):
+    match = re.search(r'pre-rollback backup: run (pre-rollback-[0-9TZ]+-[0-9a-f]+) ', proc.stdout)
+    assert match, proc.stdout[-4000:]
+    return match.group(1)
+
+
+def test_rollback_of_a_file_to_file_rekey_is_checked_first_then_undone(chain):
+    old_text, new_text = chain.keys[0], chain.keys[1]
+    run_id = {m['run_id'] for m in chain.markers().values()}.pop()
+    ack = {'lookerops_run_id': run_id, 'lookerops_rollback_discard_changes_since_run': True}
+    before = chain.bed.inspect()
+    # The rekey completed and the cluster served since: refused without the acknowledgement.
+    proc = chain.run('rollback', {'lookerops_run_id': run_id})
+    assert proc.returncode != 0 and 'run %s completed at' % run_id in proc.stdout, proc.stdout[-5000:]
+    assert 'lookerops_rollback_discard_changes_since_run=true' in proc.stdout
+    # Without the escrow of the key the backups were taken under, refused before anything is restored.
+    retired = chain.controller.escrow_path[:-len('.vault')] + '-retired-%s.vault' % kcv(old_text).split(':')[1]
+    os.rename(retired, retired + '.away')
+    try:
+        proc = chain.run('rollback', ack)
+    finally:
+        os.rename(retired + '.away', retired)
+    assert proc.returncode != 0 and 'no node was touched' in proc.stdout, proc.stdout[-5000:]
+    assert 'taken under %s' % kcv(old_text) in proc.stdout and 'Its escrow belongs at %s' % retired in proc.stdout
+    assert chain.bed.inspect() == before and {chain.node_key(n) for n in chain.bed.nodes} == {new_text}
+    chain.assert_up_and_intact()
+    # Acknowledged: the old key goes back into the key file (it held the new one), its escrow is in force again.
+    proc = chain.run('rollback', ack)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    assert {chain.node_key(n) for n in chain.bed.nodes} == {old_text}
+    assert {m['kcv'] for m in chain.markers().values()} == {kcv(old_text)}
+    assert chain.escrow_kcv() == kcv(old_text)
+    # The pre-rollback backup undoes the rollback: the new key is back in force, key file and escrow included.
+    proc = chain.run('rollback', {'lookerops_run_id': _pre_rollback_id(proc), 'lookerops_rollback_discard_changes_since_run': True})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    assert {chain.node_key(n) for n in chain.bed.nodes} == {new_text}
+    assert {m['kcv'] for m in chain.markers().values()} == {kcv(new_text)}
+    assert chain.escrow_kcv() == kcv(new_text)
+
+
 def _replace_key_file(node, text):
     """Write another key into a node's key file as root, keeping mode 0400 (its time stamps change)."""
     path = os.path.join(node.user_home, '.lookerops', 'cmk.key')
@@ -248,6 +291,16 @@ def test_aws_kms_key_a_to_key_b_with_a_new_context(chain):
     assert proc.returncode == 0 and set(recap_changed(proc.stdout).values()) == {0}, proc.stdout[-3000:]
 
 
+def test_rollback_of_a_kms_rekey_gives_back_the_old_kms_key(chain):
+    run_id = {m['run_id'] for m in chain.markers().values()}.pop()
+    proc = chain.run('rollback', {'lookerops_run_id': run_id, 'lookerops_rollback_discard_changes_since_run': True})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    chain.assert_up_and_intact()
+    for name, text in chain.cfgs().items():
+        assert "LKR_AWS_CMK='alias/looker-rekey-a'" in text and 'Rotated_Context_2026' not in text, name
+    assert 'nodes started on the key those backups were taken under, kms:' in proc.stdout
+
+
 def test_aws_kms_to_a_local_key_in_the_environment(chain):
     proc = chain.run('rekey', {'lookerops_cmk_delivery': 'env'})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
@@ -285,7 +338,7 @@ def test_crash_during_rekey_leaves_nodes_down_then_resume_completes(chain):
 
 def test_rollback_of_a_rekey_restores_the_old_key(chain):
     env_key = chain.keys[-2]
-    proc = chain.run('rollback', {'lookerops_run_id': chain.rekey_run})
+    proc = chain.run('rollback', {'lookerops_run_id': chain.rekey_run, 'lookerops_rollback_discard_changes_since_run': True})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     chain.assert_up_and_intact()
     for name, text in chain.cfgs().items():

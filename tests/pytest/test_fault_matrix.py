@@ -51,3 +51,9 @@ def test_cheap_faults_give_passing_rows(bed_factory, tmp_path):
     assert 'looker3' in rows['unreachable-before-stop']['reason']
     # Every bed the script made is down again.
     assert not os.path.exists('/tmp/lookerops-bed/fault-matrix/state.json')
+
+
+def test_list_names_the_rollback_rows():
+    out = subprocess.run([sys.executable, SCRIPT, '--list'], capture_output=True, text=True, check=True).stdout.split()
+    for name in ('rollback-stale-run-without-acknowledgement', 'rollback-old-key-escrow-missing', 'rollback-node-unreachable'):
+        assert name in out

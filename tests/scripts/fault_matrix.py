@@ -125,6 +125,7 @@ class Ctx:
         self.outputs = []
         self.notes = []
         self.procs = []
+        self.before = None
 
     # -- running ansible-playbook -------------------------------------------------------------------
 
@@ -446,6 +447,46 @@ def rekey_resume_elsewhere(ctx):
         refused and second.rc == 0 and not lost, True
 
 
+ACK = {'lookerops_rollback_discard_changes_since_run': True}
+
+
+def rollback_refused_then_done(prepare, setup, undo, words, migrated_after, rekey=False):
+    """Migrate (and rekey), then a rollback that must be refused in preflight with ``words`` named and nothing
+    changed; undo the cause and roll back again: it must complete."""
+    def fault(ctx):
+        first = ctx.run()
+        if first.rc == 0 and rekey:
+            first = ctx.run(playbook='rekey', run_id=ctx.run_id + '-rekey')
+        if first.rc != 0:
+            return first, 'setup run ' + first.ended(), None, False, False
+        target = ctx.run_id + ('-rekey' if rekey else '')
+        extra = dict(prepare)
+        setup(ctx)
+        refused = ctx.run(playbook='rollback', run_id=target, extra=extra)
+        untouched = not ctx.state(ctx.before, True)
+        undo(ctx)
+        done = ctx.run(playbook='rollback', run_id=target, extra=dict(extra, **ACK))
+        ctx.notes.append('rollback after the fix: rc %s' % done.rc)
+        ok = refused.ended() == 'refused in preflight' and untouched and done.rc == 0
+        return refused, '%s -> rolled back: %s' % (refused.ended(), done.ended()), named(refused, words), ok, migrated_after
+    return fault
+
+
+def _move_retired_escrow_away(ctx):
+    for name in os.listdir(os.path.dirname(ctx.controller.escrow_path)):
+        if '-retired-' in name and name.endswith('.vault'):
+            path = os.path.join(os.path.dirname(ctx.controller.escrow_path), name)
+            os.rename(path, path + '.away')
+            ctx.notes.append('moved %s away' % name)
+
+
+def _put_retired_escrow_back(ctx):
+    for name in os.listdir(os.path.dirname(ctx.controller.escrow_path)):
+        if name.endswith('.vault.away'):
+            path = os.path.join(os.path.dirname(ctx.controller.escrow_path), name)
+            os.rename(path, path[:-len('.away')])
+
+
 def _mariadb_stop(bed):
     bed.mariadb.stop()
 
@@ -494,6 +535,15 @@ FAULTS = {
     'rekey-sigkill-in-start': (CLUSTER, rekey_killed_in('Start | Note the phase')),
     'rekey-sigkill-in-retire': (CLUSTER, rekey_killed_in('Rekey | Retire the old key')),
     'rekey-resume-without-next-escrow': (CLUSTER, rekey_resume_elsewhere),
+    'rollback-stale-run-without-acknowledgement': (CLUSTER, rollback_refused_then_done(
+        {}, lambda ctx: None, lambda ctx: None, ['completed at', 'lookerops_rollback_discard_changes_since_run=true'],
+        migrated_after=False)),
+    'rollback-old-key-escrow-missing': (CLUSTER, rollback_refused_then_done(
+        ACK, _move_retired_escrow_away, _put_retired_escrow_back, ['Its escrow belongs at'], migrated_after=True,
+        rekey=True)),
+    'rollback-node-unreachable': (CLUSTER, rollback_refused_then_done(
+        dict(ACK, lookerops_reach_timeout=10), lambda ctx: ctx.bed.cut_link(3), lambda ctx: ctx.bed.restore_link(3),
+        ['looker3', 'unreachable'], migrated_after=False)),
 }
 
 
@@ -508,7 +558,7 @@ def run_fault(matrix, name, workdir):
     watcher = ArgvWatcher()
     try:
         ctx = Ctx(matrix, name, spec, workdir)
-        before = ctx.bed.inspect()
+        before = ctx.before = ctx.bed.inspect()
         watcher.start()
         try:
             first, outcome, cause, expected, migrated = fault(ctx)

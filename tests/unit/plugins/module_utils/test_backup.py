@@ -101,7 +101,7 @@ def test_home_backup_archive_manifest_and_rerun(tmp_path):
     assert manifest['size'] == os.path.getsize(res['path'])
     assert manifest['files'] == 6 == res['files']
     assert manifest['backup_id'] == 'run-1' and manifest['source'] == home
-    assert manifest['excludes'] == bk.DEFAULT_EXCLUDES
+    assert manifest['excludes'] == bk.DEFAULT_EXCLUDES + ['.deploying']
     assert manifest['total_bytes'] == sum(os.path.getsize(os.path.join(home, n[len('looker/'):]))
                                           for n, m in _members(res['path']).items() if m.isreg())
     mtime = os.stat(res['path']).st_mtime_ns

@@ -85,3 +85,11 @@ def test_restore_before_any_promotion_changes_nothing(escrow):
 def test_retired_names_need_a_check_value(escrow):
     with pytest.raises(ef.EscrowFilesError):
         ef.retired_path(escrow, 'kms:us-east-1/alias/a/ctx')
+
+
+def test_restore_names_where_the_old_key_is_in_check_mode_too(escrow):
+    assert ef.restore(escrow, OLD, NEW, 'run-1', check_mode=True)['old_path'] == escrow  # never promoted
+    ef.promote(escrow, OLD, NEW, 'run-1')
+    res = ef.restore(escrow, OLD, NEW, 'run-1', check_mode=True)
+    assert res['old_path'] == ef.retired_path(escrow, OLD) and res['changed']
+    assert read(escrow) == b'new escrow'  # check mode wrote nothing
