@@ -37,6 +37,8 @@ def offline_task_kwargs(params):
 
 
 LIVE_NODES_MSG = 'There are other live nodes connected to this backend Looker database'
+# The ``error`` of a task that Looker refused at every attempt because other nodes were live (a documented refusal).
+LIVE_NODES_ERROR = 'live_nodes'
 MIGRATION_STARTED_RE = re.compile(r'Starting migration from AES-128-CBC Legacy to AES-GCM-256')
 
 
@@ -175,7 +177,7 @@ def run_offline_task(node, task, creds_file=None, extra_args=None, jvm_args=None
                                   'attempt(s): a node of the cluster is running or stopped less than a minute ago. '
                                   'Verify every node is stopped (lk_stop_cluster on all nodes, and no other Looker '
                                   'connected to this backend database), then run again' % (name, attempt),
-                                  stderr_tail=tail(out['stderr']), **base)
+                                  error=LIVE_NODES_ERROR, stderr_tail=tail(out['stderr']), **base)
         known = find_known_error(texts)
         if known:
             raise OperationFailed('%s failed: %s (%s). %s' % (name, known[1], known[3], known[2]),

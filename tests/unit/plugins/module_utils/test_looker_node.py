@@ -802,6 +802,7 @@ def test_migrate_retries_live_nodes(fake):
     with pytest.raises(lh.OperationFailed, match='other live nodes.*after 3 attempt') as info:
         _migrate(fake, retries=2)
     assert len(info.value.result['attempts']) == 3
+    assert info.value.result['error'] == lmig.LIVE_NODES_ERROR == 'live_nodes'
 
 
 @pytest.mark.parametrize('message, ident, remedy', [
