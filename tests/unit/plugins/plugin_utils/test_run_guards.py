@@ -47,6 +47,7 @@ ACTIONS = {
     'lk_cmk': [{'state': 'present', 'key': KEY, 'path': '/k'}, {'state': 'recovered', 'escrow': 'vault', 'escrow_path': '/e'}],
     'lk_node_env': [{'mode': 'key_env', 'key': KEY}],
     'lk_rekey': [{'new_key_source': 'local', 'key': KEY}],
+    'lk_transport_probe': [{}],
 }
 
 
