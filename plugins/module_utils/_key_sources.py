@@ -111,8 +111,8 @@ def compare_key_sources(sources):
             reasons.append('%s cannot be read: %s' % (src['name'], '; '.join(src['errors'])))
     for src in sources:
         if len(src['identities']) > 1:
-            reasons.append('%s names %d different keys at once (%s)' % (src['name'], len(src['identities']),
-                                                                      ', '.join(src['identities'])))
+            reasons.append('%s names %d different keys at once (%s)'
+                           % (src['name'], len(src['identities']), ', '.join(src['identities'])))
     cfg_ids = cfg['identities']
     for src in others:
         if src['errors'] or not src['identities'] or len(src['identities']) > 1:

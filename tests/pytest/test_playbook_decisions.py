@@ -94,11 +94,11 @@ def test_service_is_given_back_only_after_a_documented_refusal(tmp_path, playboo
     cases = RESTORE_CASES[playbook]
     inventory = '[nodes]\n' + ''.join('%s ansible_connection=local ansible_python_interpreter=%s\n' % (name, sys.executable)
                                       for name in cases)
+    decide = 'DECIDED {{ inventory_hostname }}={{ %s | bool }}' % variable
     play = [{'hosts': 'nodes', 'gather_facts': False,
              'vars': {variable: expression, 'cases': {name: run for name, (run, _want) in cases.items()}},
              'tasks': [{'name': 'Evaluate', 'ansible.builtin.set_fact': {'lookerops_run': '{{ cases[inventory_hostname] }}'}},
-                       {'name': 'Decide', 'ansible.builtin.debug': {'msg': 'DECIDED {{ inventory_hostname }}={{ %s | bool }}'
-                                                                                 % variable}}]}]
+                       {'name': 'Decide', 'ansible.builtin.debug': {'msg': decide}}]}]
     proc = _run_local(tmp_path, play, inventory)
     decided = dict(re.findall(r'DECIDED ([a-z-]+)=(True|False)', proc.stdout))
     assert decided == {name: str(want) for name, (_run, want) in cases.items()}, proc.stdout[-3000:]
