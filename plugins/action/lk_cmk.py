@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import os
 
+from ansible import constants as C
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import RECOVERED_KEY_FIELD
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._run_guards import debug_refusal
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     split_task_args,
     SOURCE_ARGSPEC,
@@ -38,6 +40,11 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
+        refusal = debug_refusal(C.DEFAULT_DEBUG, MODULE)
+        if refusal:
+            # Before any key is decided, read or sent: the debug output would print it.
+            result.update(failed=True, changed=False, msg=refusal)
+            return result
         module_args, params, error = split_task_args(self._task.args, ACTION_ARGSPEC)
         if error:
             result.update(failed=True, msg=error)

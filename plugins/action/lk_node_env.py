@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from ansible import constants as C
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._run_guards import debug_refusal
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     existing_key_for_module,
     split_task_args,
@@ -25,6 +27,11 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
+        refusal = debug_refusal(C.DEFAULT_DEBUG, MODULE)
+        if refusal:
+            # Before any key is decided, read or sent: the debug output would print it.
+            result.update(failed=True, changed=False, msg=refusal)
+            return result
         module_args, params, error = split_task_args(self._task.args, SOURCE_ARGSPEC)
         if error:
             result.update(failed=True, msg=error)

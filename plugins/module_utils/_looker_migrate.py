@@ -11,15 +11,13 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import OperationFailed
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import find_known_error, tail, tasks_msg
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import read_output
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import CapturedOutput
 
 # The options of the modules that run an offline task (documented by the offline_task doc fragment), and the
 # run_offline_task keyword each one feeds.
@@ -39,6 +37,8 @@ def offline_task_kwargs(params):
 
 
 LIVE_NODES_MSG = 'There are other live nodes connected to this backend Looker database'
+# The ``error`` of a task that Looker refused at every attempt because other nodes were live (a documented refusal).
+LIVE_NODES_ERROR = 'live_nodes'
 MIGRATION_STARTED_RE = re.compile(r'Starting migration from AES-128-CBC Legacy to AES-GCM-256')
 
 
@@ -139,23 +139,24 @@ def run_offline_task(node, task, creds_file=None, extra_args=None, jvm_args=None
     while True:
         attempt += 1
         position = node.log.log_position()
-        out_dir = tempfile.mkdtemp(prefix='lookerops-task-')
+        output = CapturedOutput()
         a0 = time.monotonic()
-        proc = node.runner.spawn(argv, out_dir, env_extra=task.env or None, source_cfg=True, new_session=True,
+        proc = node.runner.spawn(argv, output, env_extra=task.env or None, source_cfg=True, new_session=True,
                                  unset=task.unset)
         try:
             rc = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            output.close()
             base['attempts'].append({'attempt': attempt, 'rc': None, 'seconds': round(time.monotonic() - a0, 3),
                                      'live_nodes': False})
             base['duration_seconds'] = round(time.monotonic() - t0, 3)
             base['log_lines'] = node.log.lines_after(position)
             raise OperationFailed('%s did not finish within %ss; it is still running as pid %s and was '
                                   'NOT stopped (stopping it midway can corrupt the internal database). Wait for it to '
-                                  'finish (watch log/looker.log; its output goes to %s), then run this again'
-                                  % (name, timeout, proc.pid, out_dir), pid=proc.pid, output_dir=out_dir, **base)
-        out = read_output(out_dir, limit=1048576)
-        shutil.rmtree(out_dir, ignore_errors=True)
+                                  'finish (watch log/looker.log; while it runs its output is /proc/%s/fd/1 and fd/2), then run '
+                                  'this again' % (name, timeout, proc.pid, proc.pid), pid=proc.pid, **base)
+        with output:
+            out = output.read(limit=1048576)
         log_lines = node.log.lines_after(position)
         texts = out['stdout'].splitlines() + out['stderr'].splitlines() + log_lines
         live = any(LIVE_NODES_MSG in line for line in texts)
@@ -176,7 +177,7 @@ def run_offline_task(node, task, creds_file=None, extra_args=None, jvm_args=None
                                   'attempt(s): a node of the cluster is running or stopped less than a minute ago. '
                                   'Verify every node is stopped (lk_stop_cluster on all nodes, and no other Looker '
                                   'connected to this backend database), then run again' % (name, attempt),
-                                  stderr_tail=tail(out['stderr']), **base)
+                                  error=LIVE_NODES_ERROR, stderr_tail=tail(out['stderr']), **base)
         known = find_known_error(texts)
         if known:
             raise OperationFailed('%s failed: %s (%s). %s' % (name, known[1], known[3], known[2]),

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_fence import fence_content
@@ -21,7 +20,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker_http 
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_log import parse_since
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import process_started_at, read_pid_file
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_settings import DEFAULT_PORT
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import read_output
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import CapturedOutput
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
 
 CANNOT_START_MSG = 'Looker can not start because:'
@@ -259,9 +258,9 @@ def stop_node(node, run_id=None, fence=True, method='control', stop_timeout=300,
     return result
 
 
-def _fail_evidence(node, position, out_dir, proc, count=80):
+def _fail_evidence(node, position, output, proc, count=80):
     ev = node.down_state()
-    out = read_output(out_dir, limit=65536) if out_dir else {'stdout': '', 'stderr': ''}
+    out = output.read(limit=65536) if output else {'stdout': '', 'stderr': ''}
     return {'pid': ev['pid'], 'pid_alive': ev['pid_alive'], 'alive': ev['alive'], 'alive_detail': ev['alive_detail'],
             'log_lines': node.log.lines_after(position)[-count:], 'script_rc': proc.poll() if proc else None,
             'script_stdout': tail(out['stdout'], 20), 'script_stderr': tail(out['stderr'], 20)}
@@ -291,11 +290,11 @@ def start_node(node, run_id=None, unfence=False, timeout=600, startup_grace=60, 
         node.fence.remove(run_id)
     t0 = time.monotonic()
     position = node.log.log_position()
-    out_dir = tempfile.mkdtemp(prefix='lookerops-start-')
+    output = CapturedOutput()
     proc = None
     try:
         if not pid['pid_alive']:
-            proc = node.runner.spawn(['./looker', 'start'], out_dir, source_cfg=False, new_session=True)
+            proc = node.runner.spawn(['./looker', 'start'], output, source_cfg=False, new_session=True)
         dead_since = None
         while True:
             elapsed = time.monotonic() - t0
@@ -307,14 +306,14 @@ def start_node(node, run_id=None, unfence=False, timeout=600, startup_grace=60, 
             if script_done and not pstate['pid_alive']:
                 lines = node.log.lines_after(position)
                 bad = [line for line in lines if CANNOT_START_MSG in line]
-                out = read_output(out_dir)
+                out = output.read()
                 bad += [line for line in (out['stdout'] + out['stderr']).splitlines() if CANNOT_START_MSG in line]
                 if bad:
                     known = find_known_error(bad)
                     remedy = known[2] if known else 'fix the cause named in that line, then start again'
                     raise OperationFailed('Looker did not start on this node: %s. %s' % (bad[0].strip(), remedy),
                                           changed=True, unfenced=unfenced, cannot_start=bad[0].strip(),
-                                          evidence=_fail_evidence(node, position, out_dir, proc))
+                                          evidence=_fail_evidence(node, position, output, proc))
                 if dead_since is None:
                     dead_since = time.monotonic()
                 elif time.monotonic() - dead_since >= startup_grace:
@@ -322,7 +321,7 @@ def start_node(node, run_id=None, unfence=False, timeout=600, startup_grace=60, 
                                           'process has been alive for %ss (the script\'s exit code is not trusted). '
                                           'See the evidence (log lines, script output) and fix the cause, then start '
                                           'again' % startup_grace, changed=True, unfenced=unfenced,
-                                          evidence=_fail_evidence(node, position, out_dir, proc))
+                                          evidence=_fail_evidence(node, position, output, proc))
             else:
                 dead_since = None
             if elapsed >= timeout:
@@ -330,10 +329,10 @@ def start_node(node, run_id=None, unfence=False, timeout=600, startup_grace=60, 
                                       'long internal migration can outlive the start. Check log/looker.log, wait, and '
                                       'run again (it returns at once when /alive answers) or raise timeout'
                                       % (timeout, pstate['pid'], pstate['pid_alive']), changed=True, unfenced=unfenced,
-                                      evidence=_fail_evidence(node, position, out_dir, proc))
+                                      evidence=_fail_evidence(node, position, output, proc))
             time.sleep(min(poll_interval, max(0.05, timeout - elapsed)))
     finally:
-        shutil.rmtree(out_dir, ignore_errors=True)
+        output.close()
 
 
 def log_evidence(node, since, pattern='GCM', required=True, after=None):

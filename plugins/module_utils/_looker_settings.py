@@ -211,10 +211,8 @@ class NodeSettings:
         """The LKR_MASTER_KEY_ENV value lookerstart.cfg gives the JVM (in memory only), or None when unset."""
         if not self.settings()['key_vars']['LKR_MASTER_KEY_ENV']['set']:
             return None
-        res = self.runner.run(['/bin/sh', '-c', _KEY_ENV_SCRIPT], timeout=60, source_cfg=False)
-        if res['rc'] != 0 or res['timed_out']:
-            raise LookerNodeError('sourcing %s as %s to read LKR_MASTER_KEY_ENV failed (rc %s)' % (self.p('lookerstart.cfg'), self.user, res['rc']))
-        return res['stdout']
+        # Through a pipe only: the key text is never in a file, not even a temporary one (read_secret).
+        return self.runner.read_secret(_KEY_ENV_SCRIPT, 'LKR_MASTER_KEY_ENV', timeout=60, check_rc=True)
 
     def key_text_in_force(self):
         """(kind, text) of the local CMK Looker gets on this node: kind 'env' or 'file'; (None, None) without one.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import pwd
 import re
-import shutil
 import subprocess
 import tempfile
 
@@ -22,19 +21,48 @@ _ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 _SOURCE_CFG_WRAPPER = 'if [ -r ./lookerstart.cfg ]; then . ./lookerstart.cfg >/dev/null 2>&1 </dev/null; fi; exec "$@"'
 
 
-def read_output(out_dir, limit=None):
-    """{stdout, stderr} of a command started by :meth:`LookerUser.spawn` (the last ``limit`` bytes of each)."""
-    result = {}
-    for name in ('stdout', 'stderr'):
+class CapturedOutput:
+    """Where a child's stdout and stderr go: two files that have no name from the first byte.
+
+    Each is a ``tempfile.TemporaryFile`` (created 0600 and unlinked, or O_TMPFILE, before the child writes anything),
+    so nothing the child prints (the startup script's own ``set -x`` trace of lookerstart.cfg, say) is ever readable
+    under a path, and a killed module leaves nothing behind. Files rather than pipes: a daemonizing child (looker
+    start) keeps its inherited descriptors open, and an offline task that outlives the module must not be stopped by
+    a closed pipe. While the child runs its output stays readable as ``/proc/<pid>/fd/1`` and ``fd/2``.
+    """
+
+    def __init__(self):
+        self.stdout = tempfile.TemporaryFile(prefix='lookerops-out-')
         try:
-            with open(os.path.join(out_dir, name), 'rb') as handle:
-                data = handle.read()
+            self.stderr = tempfile.TemporaryFile(prefix='lookerops-err-')
         except OSError:
-            data = b''
-        if limit is not None and len(data) > limit:
-            data = data[-limit:]
-        result[name] = data.decode('utf-8', 'replace')
-    return result
+            self.stdout.close()
+            raise
+
+    def read(self, limit=None):
+        """{stdout, stderr} written so far (the last ``limit`` bytes of each)."""
+        result = {}
+        for name in ('stdout', 'stderr'):
+            handle = getattr(self, name)
+            try:
+                handle.seek(0)
+                data = handle.read()
+            except (OSError, ValueError):
+                data = b''
+            if limit is not None and len(data) > limit:
+                data = data[-limit:]
+            result[name] = data.decode('utf-8', 'replace')
+        return result
+
+    def close(self):
+        for handle in (self.stdout, self.stderr):
+            handle.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class LookerUser:
@@ -102,8 +130,8 @@ class LookerUser:
             os.setuid(info.pw_uid)
         return drop
 
-    def spawn(self, argv, out_dir, env_extra=None, source_cfg=True, new_session=False, path=None, cwd=None, unset=()):
-        """Start a command as the Looker user with stdout/stderr to files in ``out_dir``; returns the Popen.
+    def spawn(self, argv, output, env_extra=None, source_cfg=True, new_session=False, path=None, cwd=None, unset=()):
+        """Start a command as the Looker user with stdout/stderr to ``output`` (a CapturedOutput); returns the Popen.
 
         ``unset`` names settings of lookerstart.cfg removed after it is sourced (names only: never a value in argv).
         """
@@ -112,18 +140,17 @@ class LookerUser:
             raise LookerNodeError('not an environment variable name: %s' % ', '.join(bad))
         preexec = self.preexec()
         env = self.child_env(env_extra, path=path)
-        with open(os.path.join(out_dir, 'stdout'), 'wb') as out, open(os.path.join(out_dir, 'stderr'), 'wb') as err:
-            # Files, not pipes: a daemonizing child (looker start) keeps its inherited descriptors open. Popen rather than
-            # AnsibleModule.run_command: this runs as another user, may outlive the module (a Looker task is never killed),
-            # and the module_utils are also used without an AnsibleModule.
-            if source_cfg:
-                wrapper = _SOURCE_CFG_WRAPPER
-                if unset:
-                    wrapper = wrapper.replace('exec "$@"', 'unset %s; exec "$@"' % ' '.join(unset))
-                argv = ['/bin/sh', '-c', wrapper, 'sh'] + list(argv)
-            # pylint: disable-next=ansible-bad-function
-            return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd or self.home,
-                                    env=env, preexec_fn=preexec, start_new_session=new_session, close_fds=True)
+        # Popen rather than AnsibleModule.run_command: this runs as another user, may outlive the module (a Looker task
+        # is never killed), and the module_utils are also used without an AnsibleModule.
+        if source_cfg:
+            wrapper = _SOURCE_CFG_WRAPPER
+            if unset:
+                wrapper = wrapper.replace('exec "$@"', 'unset %s; exec "$@"' % ' '.join(unset))
+            argv = ['/bin/sh', '-c', wrapper, 'sh'] + list(argv)
+        # pylint: disable-next=ansible-bad-function
+        return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=output.stdout, stderr=output.stderr,
+                                cwd=cwd or self.home, env=env, preexec_fn=preexec, start_new_session=new_session,
+                                close_fds=True)
 
     def run(self, argv, timeout=None, source_cfg=True, env_extra=None, path=None, cwd=None):
         """Run a command as the Looker user in the Looker home; {rc, stdout, stderr, timed_out, pid}.
@@ -131,9 +158,8 @@ class LookerUser:
         With ``source_cfg`` the command runs through ``/bin/sh`` after sourcing ./lookerstart.cfg, so the JVM gets
         exactly the environment Looker's startup script would give it. On a timeout the command is left running.
         """
-        out_dir = tempfile.mkdtemp(prefix='lookerops-run-')
-        try:
-            proc = self.spawn(argv, out_dir, env_extra=env_extra, source_cfg=source_cfg, path=path, cwd=cwd)
+        with CapturedOutput() as output:
+            proc = self.spawn(argv, output, env_extra=env_extra, source_cfg=source_cfg, path=path, cwd=cwd)
             timed_out = False
             try:
                 rc = proc.wait(timeout=timeout)
@@ -141,18 +167,20 @@ class LookerUser:
                 # Never killed: it may be a Looker task, and stopping one midway can corrupt the database.
                 rc = None
                 timed_out = True
-            result = read_output(out_dir)
-            result.update({'rc': rc, 'timed_out': timed_out, 'pid': proc.pid})
-            return result
-        finally:
-            shutil.rmtree(out_dir, ignore_errors=True)
+            result = output.read()
+        result.update({'rc': rc, 'timed_out': timed_out, 'pid': proc.pid})
+        return result
 
     def run_as_user(self, argv, env_extra=None, timeout=None, source_cfg=True):
         """:meth:`run` with the argument order the modules use."""
         return self.run(argv, timeout=timeout, source_cfg=source_cfg, env_extra=env_extra)
 
-    def read_secret(self, script, what, timeout=60):
-        """Output of ``/bin/sh -c script`` as the Looker user, read through a pipe into this process only (a secret)."""
+    def read_secret(self, script, what, timeout=60, check_rc=False):
+        """Output of ``/bin/sh -c script`` as the Looker user, read through a pipe into this process only (a secret).
+
+        The secret never touches a file: stdout is a pipe, stderr (where a ``set -x`` in lookerstart.cfg would trace
+        it) goes nowhere, and a killed reader leaves nothing behind. With ``check_rc`` a non-zero exit is an error.
+        """
         # pylint: disable-next=ansible-bad-function
         proc = subprocess.Popen(['/bin/sh', '-c', script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, cwd=self.home, env=self.child_env(), preexec_fn=self.preexec(),
@@ -164,4 +192,7 @@ class LookerUser:
             proc.communicate()
             raise LookerNodeError('sourcing %s as %s to read %s did not finish within %ss'
                                   % (os.path.join(self.home, 'lookerstart.cfg'), self.user, what, timeout)) from None
+        if check_rc and proc.returncode != 0:
+            raise LookerNodeError('sourcing %s as %s to read %s failed (rc %s)'
+                                  % (os.path.join(self.home, 'lookerstart.cfg'), self.user, what, proc.returncode))
         return out.decode('utf-8', 'replace')

@@ -124,7 +124,9 @@ stderr_tail:
   type: list
   elements: str
 error:
-  description: Identifier of the documented error met (task_not_found, missing_keystore, key_size, key_file_mode).
+  description:
+    - Identifier of the documented error met (task_not_found, missing_keystore, key_size, key_file_mode), or live_nodes
+      when Looker still saw other live nodes after every retry.
   returned: failure, for a documented error
   type: str
 pid:

@@ -41,6 +41,13 @@ options:
     description: Port of Looker's API on the node, asked for the release (C(GET /versions)) when the C(looker.jar) manifest names none.
     type: int
     default: 19999
+  systemd_unit:
+    description:
+      - The systemd unit that runs Looker. When C(systemctl) answers and the unit is loaded, its effective environment
+        (C(systemctl show -p Environment -p EnvironmentFiles) and the content of those files) is one of the sources of
+        RV(key_sources). An empty string skips it.
+    type: str
+    default: looker.service
 notes:
   - C(lookerstart.cfg) is sourced (executed) by C(/bin/sh) in a subshell as the Looker user, as Looker's startup script does.
 seealso:
@@ -213,17 +220,36 @@ marker:
   description: Content of the collection marker C(.lookerops-encryption.json) in the Looker home, or null.
   returned: always
   type: dict
+key_sources:
+  description:
+    - Every place Looker reads its key on the node, compared; identities only (C(kcv1:...) or
+      C(kms:<region>/<alias>/<context>)), never key text. Null when the settings could not be read.
+    - C(sources) lists C(lookerstart.cfg) (sourced as the Looker user), the systemd unit's effective environment (when
+      systemd runs and O(systemd_unit) is loaded) and the running Looker's own environment (C(/proc/<pid>/environ) of the
+      pid in C(.tmp/looker.pid), read as root), each with C(source), C(name), C(settings) (the key variables it sets),
+      C(identities) and C(errors).
+    - C(problem) says, when they disagree (the unit or the running Looker names a key that C(lookerstart.cfg) does not
+      show, a source names two keys, or a source cannot be read), which source says what and what to do; null when they
+      agree. C(identity) is the key they agree on, or null.
+  returned: always
+  type: dict
+  sample: {"identity": "kcv1:0123456789abcdef", "problem": null,
+           "sources": [{"source": "lookerstart.cfg", "name": "lookerstart.cfg", "settings": ["LKR_MASTER_KEY_FILE"],
+                        "identities": ["kcv1:0123456789abcdef"], "errors": []}]}
 """
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_sources import DEFAULT_SYSTEMD_UNIT, key_sources
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import node_info
 
 
 def main():
-    module, node = node_module(dict(run_id={'type': 'str'}, api_port={'type': 'int', 'default': 19999}))
+    module, node = node_module(dict(run_id={'type': 'str'}, api_port={'type': 'int', 'default': 19999},
+                                    systemd_unit={'type': 'str', 'default': DEFAULT_SYSTEMD_UNIT}))
     try:
         result = node_info(node, run_id=module.params['run_id'], api_port=module.params['api_port'])
+        result['key_sources'] = key_sources(node, module.params['systemd_unit']) if result['settings'] is not None else None
     except (LookerNodeError, OperationFailed) as exc:
         module.fail_json(msg=str(exc), changed=False)
     module.exit_json(changed=False, **result)

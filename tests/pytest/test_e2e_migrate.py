@@ -7,6 +7,8 @@ ansible-playbook over SSH against simulated Looker nodes in network namespaces."
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -150,7 +152,32 @@ def _cfg_line(node, add):
         handle.write('\n'.join(lines) + '\n')
 
 
+# A key set outside lookerstart.cfg (issue 15, case 8): the running Looker was started with one in its environment.
+HIDDEN_KEY = base64.b64encode(bytes(range(7, 39))).decode()
+HIDDEN_KCV = 'kcv1:' + hmac.new(base64.b64decode(HIDDEN_KEY), b'lookerops.encryption key check value v1',
+                                hashlib.sha256).hexdigest()[:16]
+
+
+def _restart_with_env(bed, index, env):
+    node = bed.nodes[index]
+    bed.set_watchdog(node.name, False)
+    node.looker('stop', timeout=60, check=True)
+    node.looker('start', timeout=120, env=env, check=True)
+    deadline = time.monotonic() + 60
+    while not node.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert node.alive()
+    if not env:
+        bed.set_watchdog(node.name, True)
+
+
 PREFLIGHT_CASES = {
+    'a key only the running Looker has (outside lookerstart.cfg)': dict(
+        setup=lambda bed: _restart_with_env(bed, 1, {'LKR_MASTER_KEY_ENV': HIDDEN_KEY}),
+        undo=lambda bed: _restart_with_env(bed, 1, None),
+        expect=['looker2', 'the running Looker (pid', 'gives Looker %s, which lookerstart.cfg does not show' % HIDDEN_KCV,
+                'lookerstart.cfg: no key'],
+        forbid=[HIDDEN_KEY]),
     'a different key already on a node (mode 0644)': dict(
         setup=lambda bed: _other_key_file(bed.nodes[1], '0644'),
         undo=lambda bed: bed.nodes[1].run(['rm', '-rf', '/home/looker/.lookerops'], check=True),
@@ -208,6 +235,8 @@ def test_preflight_refuses_before_touching_any_node(legacy_cluster, tmp_path, ca
         assert proc.returncode != 0, out[-3000:]
         for fragment in spec['expect']:
             assert fragment in out, (fragment, out[-4000:])
+        for fragment in spec.get('forbid', []):
+            assert fragment not in out
         assert 'changed: [' not in proc.stdout, 'a task changed something: ' + proc.stdout[-4000:]
         assert not os.path.exists(os.path.join(str(tmp_path), 'controller', 'escrow', 'cmk.vault'))
     finally:

@@ -6,30 +6,47 @@ own templating from a run record (no bed): a failed rollback of a rekey is never
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import tempfile
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar
+import yaml
 
-try:
-    from ansible.template import trust_as_template     # ansible-core 2.19+: only trusted text is templated
-except ImportError:     # older ansible-core templates any text
-    def trust_as_template(text):
-        return text
+from e2e.runner import collections_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, 'roles', 'report', 'templates', 'failure.j2')
 
 
 def render(run):
-    hosts = ['n1', 'n2']
-    hostvars = {h: {'lookerops_node': {'reachable': True}} for h in hosts}
-    hostvars['n1'].update(ansible_failed_result={'msg': 'boom'}, ansible_failed_task={'name': 'Restore | the backend'})
-    variables = {'lookerops_run': run, 'ansible_play_hosts_all': hosts, 'hostvars': hostvars, 'ansible_check_mode': False,
-                 'lookerops_backup_dir': '/var/backups/lookerops', 'lookerops_cmk_escrow_path': ''}
-    with open(TEMPLATE, encoding='utf-8') as handle:
-        text = handle.read()
-    return str(Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text)))
+    """failure.j2 rendered by a real ansible-playbook (the collection's filters loaded) for two nodes, n1 having failed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        node = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                'lookerops_node': {'reachable': True}}
+        hosts = {'n1': dict(node, ansible_failed_result={'msg': 'boom'},
+                            ansible_failed_task={'name': 'Restore | the backend'}), 'n2': dict(node)}
+        inventory = os.path.join(tmp, 'hosts.yml')
+        with open(inventory, 'w', encoding='utf-8') as handle:
+            json.dump({'all': {'hosts': hosts}}, handle)
+        out = os.path.join(tmp, 'failure.txt')
+        play = [{'hosts': 'all', 'gather_facts': False,
+                 'vars': {'lookerops_run': run, 'lookerops_backup_dir': '/var/backups/lookerops',
+                          'lookerops_cmk_escrow_path': ''},
+                 'tasks': [{'name': 'Render the failure summary', 'run_once': True, 'delegate_to': 'n1',
+                            'ansible.builtin.copy': {'content': "{{ lookup('ansible.builtin.template', '%s') }}" % TEMPLATE,
+                                                     'dest': out, 'mode': '0600'}}]}]
+        playbook = os.path.join(tmp, 'play.yml')
+        with open(playbook, 'w', encoding='utf-8') as handle:
+            yaml.safe_dump(play, handle)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_LOCAL_TEMP=os.path.join(tmp, 'tmp'), ANSIBLE_RETRY_FILES_ENABLED='False')
+        proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, playbook],
+                              env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        with open(out, encoding='utf-8') as handle:
+            return handle.read()
 
 
 def test_a_failed_rollback_of_a_rekey_gets_rollback_and_rekey_advice_not_migrate_advice():

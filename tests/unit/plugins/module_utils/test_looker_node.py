@@ -803,6 +803,7 @@ def test_migrate_retries_live_nodes(fake):
     with pytest.raises(lh.OperationFailed, match='other live nodes.*after 3 attempt') as info:
         _migrate(fake, retries=2)
     assert len(info.value.result['attempts']) == 3
+    assert info.value.result['error'] == lmig.LIVE_NODES_ERROR == 'live_nodes'
 
 
 @pytest.mark.parametrize('message, ident, remedy', [
@@ -848,6 +849,10 @@ def test_migrate_timeout_leaves_task(fake):
     pid = info.value.result['pid']
     try:
         assert lproc.pid_alive(pid)
+        # The task's output has no name anywhere (a killed module leaves no file): only the task's own descriptors.
+        assert 'output_dir' not in info.value.result and '/proc/%d/fd/1' % pid in info.value.msg
+        for fd in (1, 2):
+            assert os.readlink('/proc/%d/fd/%d' % (pid, fd)).endswith('(deleted)')
         assert [t['pid'] for t in lproc.running_looker_tasks() if t['pid'] == pid] == [pid]
         with pytest.raises(lh.OperationFailed, match='already running'):
             _migrate(fake)
@@ -855,7 +860,6 @@ def test_migrate_timeout_leaves_task(fake):
         with open(fake.cfg + '.release', 'w'):
             pass
         assert wait_for(lambda: not lproc.pid_alive(pid), 10)
-        lmig.shutil.rmtree(info.value.result['output_dir'], ignore_errors=True)
 
 
 def test_migrate_refusals(fake):

@@ -65,3 +65,13 @@ def test_node_info_backend_from_creds_file_and_internal(fake, monkeypatch, tmp_p
     fake.write_cfg('LOOKERARGS="--no-ssl --port %d"\n' % fake.port)
     res = run_main(lk_node_info, common(fake), monkeypatch)
     assert res['backend']['mode'] == 'internal'
+
+
+def test_node_info_key_sources(fake, monkeypatch):
+    fake.start_jvm()
+    res = run_main(lk_node_info, common(fake, systemd_unit=''), monkeypatch)
+    # lookerstart.cfg names the key file; the running (fake) Looker was started without key settings: they agree.
+    assert res['key_sources']['problem'] is None and res['key_sources']['identity'] == res['key']['identity']
+    assert [s['source'] for s in res['key_sources']['sources']] == ['lookerstart.cfg', 'process']
+    res = run_main(lk_node_info, common(fake, looker_home=fake.home + '-nope'), monkeypatch)
+    assert res['key_sources'] is None
