@@ -43,11 +43,18 @@ options:
     type: path
   escrow_vault_id:
     description:
-      - Controller side. Vault id (as given to C(--vault-id ID@SOURCE)) whose secret encrypts a new escrow. Default the first
-        loaded secret. Decryption tries every loaded secret.
-      - Without any vault secret loaded (C(--vault-password-file), C(--vault-id), C(--ask-vault-pass)) the task fails before
-        anything is written.
+      - Controller side. The escrow's vault id (as given to C(--vault-id ID@SOURCE)). A new escrow is sealed with the secret loaded
+        under this id and labelled with it; when exactly one vault secret is loaded (whatever its id, for example C(default) from
+        C(--vault-password-file)), that one. Several secrets and none under this id is refused before anything is written, as is
+        no secret at all. Decryption tries every loaded secret.
     type: str
+    default: lookerops
+  escrow_vault_password_file:
+    description:
+      - Controller side. A file holding the escrow's vault password, loaded under O(escrow_vault_id) in addition to the secrets
+        Ansible loaded. Default the environment variable E(LOOKEROPS_ESCROW_VAULT_PASSWORD_FILE), which the AWX credential type
+        C(Looker CMK escrow vault password (lookerops.encryption)) sets (see C(docs/awx.md)).
+    type: path
   escrow_waiver:
     description:
       - Controller side. The opt-out from the escrow; O(escrow=none) is accepted only when this is exactly
