@@ -235,7 +235,7 @@ def argument_spec():
         escrow_aws=dict(type='dict'),
         escrow_path=dict(type='path'),
         escrow_vault_id=dict(type='str', default='lookerops'),
-        escrow_vault_password_file=dict(type='path'),
+        escrow_vault_password_file=dict(type='path', no_log=False),
         escrow_waiver=dict(type='str'),
     )
 

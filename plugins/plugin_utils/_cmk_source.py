@@ -46,7 +46,7 @@ SOURCE_ARGSPEC = dict(
     escrow_aws=dict(type='dict', options=ESCROW_AWS_OPTIONS),
     escrow_path=dict(type='path'),
     escrow_vault_id=dict(type='str', default=DEFAULT_ESCROW_VAULT_ID),
-    escrow_vault_password_file=dict(type='path', fallback=(env_fallback, [ESCROW_VAULT_PASSWORD_ENV])),
+    escrow_vault_password_file=dict(type='path', no_log=False, fallback=(env_fallback, [ESCROW_VAULT_PASSWORD_ENV])),
     escrow_waiver=dict(type='str'),
 )
 
