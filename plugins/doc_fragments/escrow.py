@@ -25,8 +25,13 @@ options:
   escrow_aws:
     description:
       - Controller side. Options of O(escrow=aws_secretsmanager), a dictionary with the keys C(secret_id) (name or ARN of
-        the secret, required), C(region), C(kms_key_id) (the KMS key that encrypts a new secret; default the account's
-        C(aws/secretsmanager) key), C(endpoint_url), C(profile) and C(retries) (default 10).
+        the secret), C(cluster) (the cluster's identity: names the secret C(lookerops/<cluster>/cmk) when C(secret_id) is empty,
+        and tags a new secret C(lookerops:cluster)), C(node_kcvs) (key check values of the keys the cluster's nodes use),
+        C(region), C(kms_key_id) (the KMS key that encrypts a new secret; default the account's C(aws/secretsmanager) key),
+        C(endpoint_url), C(profile) and C(retries) (default 10). One of C(secret_id) and C(cluster) is required.
+      - A new secret gets a resource policy that denies overwriting, rotating and deleting it. With C(cluster), an existing
+        secret is used only when its C(lookerops:cluster) tag is that cluster or its key is among C(node_kcvs); otherwise the
+        task fails before any node gets a key.
       - Credentials come from the standard boto3 chain (an AWX C(Amazon Web Services) credential, for example).
     type: dict
   controller_key_file:
