@@ -291,7 +291,8 @@ def resolve_task_cmk(params, loader, key, generate, check_mode, key_file=None):
             escrow_waiver=params['escrow_waiver'],
             key_file=key_file,
             escrow_aws=params['escrow_aws'],
-            secrets=escrow_secrets(loaded_vault_secrets(loader), params['escrow_vault_id'], params.get('escrow_vault_password_file')),
+            secrets=escrow_secrets(loaded_vault_secrets(loader), params['escrow_vault_id'],
+                                   params.get('escrow_vault_password_file') if params['escrow'] == 'vault' else None),
             generate=generate,
             check_mode=check_mode,
         ), None
