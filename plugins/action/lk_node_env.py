@@ -18,7 +18,8 @@ from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source i
 
 MODULE = 'lookerops.encryption.lk_node_env'
 # `key` stays a module argument (no_log there); the escrow options are consumed here.
-CONTROLLER_ONLY = ('controller_key_file', 'escrow', 'escrow_aws', 'escrow_path', 'escrow_vault_id', 'escrow_waiver')
+CONTROLLER_ONLY = ('controller_key_file', 'escrow', 'escrow_aws', 'escrow_path', 'escrow_vault_id', 'escrow_vault_password_file',
+                   'escrow_waiver')
 
 
 class ActionModule(ActionBase):

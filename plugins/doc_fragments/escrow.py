@@ -25,8 +25,13 @@ options:
   escrow_aws:
     description:
       - Controller side. Options of O(escrow=aws_secretsmanager), a dictionary with the keys C(secret_id) (name or ARN of
-        the secret, required), C(region), C(kms_key_id) (the KMS key that encrypts a new secret; default the account's
-        C(aws/secretsmanager) key), C(endpoint_url), C(profile) and C(retries) (default 10).
+        the secret), C(cluster) (the cluster's identity: names the secret C(lookerops/<cluster>/cmk) when C(secret_id) is empty,
+        and tags a new secret C(lookerops:cluster)), C(node_kcvs) (key check values of the keys the cluster's nodes use),
+        C(region), C(kms_key_id) (the KMS key that encrypts a new secret; default the account's C(aws/secretsmanager) key),
+        C(endpoint_url), C(profile) and C(retries) (default 10). One of C(secret_id) and C(cluster) is required.
+      - A new secret gets a resource policy that denies overwriting, rotating and deleting it. With C(cluster), an existing
+        secret is used only when its C(lookerops:cluster) tag is that cluster or its key is among C(node_kcvs); otherwise the
+        task fails before any node gets a key.
       - Credentials come from the standard boto3 chain (an AWX C(Amazon Web Services) credential, for example).
     type: dict
   controller_key_file:
@@ -43,11 +48,18 @@ options:
     type: path
   escrow_vault_id:
     description:
-      - Controller side. Vault id (as given to C(--vault-id ID@SOURCE)) whose secret encrypts a new escrow. Default the first
-        loaded secret. Decryption tries every loaded secret.
-      - Without any vault secret loaded (C(--vault-password-file), C(--vault-id), C(--ask-vault-pass)) the task fails before
-        anything is written.
+      - Controller side. The escrow's vault id (as given to C(--vault-id ID@SOURCE)). A new escrow is sealed with the secret loaded
+        under this id and labelled with it; when exactly one vault secret is loaded (whatever its id, for example C(default) from
+        C(--vault-password-file)), that one. Several secrets and none under this id is refused before anything is written, as is
+        no secret at all. Decryption tries every loaded secret.
     type: str
+    default: lookerops
+  escrow_vault_password_file:
+    description:
+      - Controller side. A file holding the escrow's vault password, loaded under O(escrow_vault_id) in addition to the secrets
+        Ansible loaded. Default the environment variable E(LOOKEROPS_ESCROW_VAULT_PASSWORD_FILE), which the AWX credential type
+        C(Looker CMK escrow vault password (lookerops.encryption)) sets (see C(docs/awx.md)).
+    type: path
   escrow_waiver:
     description:
       - Controller side. The opt-out from the escrow; O(escrow=none) is accepted only when this is exactly

@@ -234,7 +234,8 @@ def argument_spec():
         escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
         escrow_aws=dict(type='dict'),
         escrow_path=dict(type='path'),
-        escrow_vault_id=dict(type='str'),
+        escrow_vault_id=dict(type='str', default='lookerops'),
+        escrow_vault_password_file=dict(type='path', no_log=False),
         escrow_waiver=dict(type='str'),
     )
 

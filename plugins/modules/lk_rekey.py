@@ -195,7 +195,8 @@ def main():
         escrow={'type': 'str', 'choices': ['vault', 'aws_secretsmanager', 'none'], 'default': 'vault'},
         escrow_aws={'type': 'dict'},
         escrow_path={'type': 'path'},
-        escrow_vault_id={'type': 'str'},
+        escrow_vault_id={'type': 'str', 'default': 'lookerops'},
+        escrow_vault_password_file={'type': 'path', 'no_log': False},
         escrow_waiver={'type': 'str'},
     ), required_if=[('new_key_source', 'aws_kms', ('aws_region', 'aws_cmk'))])
     params = module.params

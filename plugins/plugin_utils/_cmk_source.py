@@ -14,6 +14,7 @@ import fcntl
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import env_fallback
 from ansible.parsing.vault import AnsibleVaultError, VaultLib, is_encrypted
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
@@ -25,6 +26,13 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._key_material
     validate_key_text,
 )
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._escrow_aws import ESCROW_AWS_OPTIONS, EscrowError, SecretsManagerEscrow
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._escrow_vault import (
+    DEFAULT_ESCROW_VAULT_ID,
+    ESCROW_VAULT_PASSWORD_ENV,
+    EscrowVaultError,
+    choose_escrow_secret,
+    escrow_secrets,
+)
 
 ESCROW_WAIVER_TEXT = 'I have escrowed the CMK myself'
 ESCROW_FILE_MODE = 0o600
@@ -37,7 +45,8 @@ SOURCE_ARGSPEC = dict(
     escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
     escrow_aws=dict(type='dict', options=ESCROW_AWS_OPTIONS),
     escrow_path=dict(type='path'),
-    escrow_vault_id=dict(type='str'),
+    escrow_vault_id=dict(type='str', default=DEFAULT_ESCROW_VAULT_ID),
+    escrow_vault_password_file=dict(type='path', no_log=False, fallback=(env_fallback, [ESCROW_VAULT_PASSWORD_ENV])),
     escrow_waiver=dict(type='str'),
 )
 
@@ -73,18 +82,11 @@ def _secret_ids(secrets):
 
 
 def pick_encrypt_secret(secrets, vault_id=None):
-    """(vault_id, secret) used to encrypt a new escrow."""
-    if not secrets:
-        raise CmkSourceError(
-            'No Ansible Vault secret is loaded, so the CMK escrow cannot be written or read. Run ansible-playbook with '
-            '--vault-password-file FILE or --vault-id ID@SOURCE (or --ask-vault-pass). Nothing was written.')
-    if vault_id:
-        for candidate_id, secret in secrets:
-            if candidate_id == vault_id:
-                return candidate_id, secret
-        raise CmkSourceError('escrow_vault_id %r is not among the loaded vault ids %s; pass --vault-id %s@SOURCE or fix escrow_vault_id.'
-                             % (vault_id, _secret_ids(secrets), vault_id))
-    return secrets[0]
+    """(vault_id, secret) used to encrypt a new escrow (the decision: _escrow_vault.choose_escrow_secret)."""
+    try:
+        return secrets[choose_escrow_secret(_secret_ids(secrets), vault_id)]
+    except EscrowVaultError as exc:
+        raise CmkSourceError(str(exc)) from None
 
 
 def read_escrow(path, secrets):
@@ -111,9 +113,9 @@ def read_escrow(path, secrets):
 
 def write_escrow(path, key_text, secrets, vault_id=None):
     """Encrypt key text + newline with Ansible Vault and write it 0600, atomically, parent directory 0700."""
-    used_id, secret = pick_encrypt_secret(secrets, vault_id)
-    label = used_id if vault_id and used_id != 'default' else None
-    vaulttext = VaultLib(secrets).encrypt((key_text + '\n').encode('ascii'), secret=secret, vault_id=label)
+    dummy, secret = pick_encrypt_secret(secrets, vault_id)
+    # Labelled with the escrow's vault id, whichever id the secret was loaded under: --vault-id <id>@SOURCE opens it.
+    vaulttext = VaultLib(secrets).encrypt((key_text + '\n').encode('ascii'), secret=secret, vault_id=vault_id or DEFAULT_ESCROW_VAULT_ID)
     atomic_write(path, bytes(vaulttext), mode=ESCROW_FILE_MODE)
 
 
@@ -289,11 +291,12 @@ def resolve_task_cmk(params, loader, key, generate, check_mode, key_file=None):
             escrow_waiver=params['escrow_waiver'],
             key_file=key_file,
             escrow_aws=params['escrow_aws'],
-            secrets=loaded_vault_secrets(loader),
+            secrets=escrow_secrets(loaded_vault_secrets(loader), params['escrow_vault_id'],
+                                   params.get('escrow_vault_password_file') if params['escrow'] == 'vault' else None),
             generate=generate,
             check_mode=check_mode,
         ), None
-    except (CmkSourceError, KeyMaterialError) as exc:
+    except (CmkSourceError, KeyMaterialError, EscrowVaultError) as exc:
         return None, str(exc)
     except OSError as exc:
         return None, 'Cannot use the CMK escrow %s: %s.' % (exc.filename or params['escrow_path'], exc.strerror)

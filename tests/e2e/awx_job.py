@@ -8,12 +8,14 @@ What AWX writes before it starts ansible-runner, and what this helper writes the
 - ``project/``: the job template's project (here extensions/awx/project, whose playbooks import the
   collection's playbooks by FQCN);
 - ``inventory/hosts``: an executable script printing the inventory as JSON;
-- ``env/extravars``: the job's extra variables (survey answers, launch variables, ``awx_*``/``tower_*``);
+- ``env/extravars``: the job's extra variables (survey answers, launch variables, ``awx_*``/``tower_*``), written as AWX
+  writes them: YAML, every string ``!unsafe`` (an empty answer is then None on ansible-core 2.19+);
 - ``env/envvars``: the job environment, including what credentials inject (a custom credential's
   ``env`` injectors, the "Amazon Web Services" credential's AWS_* variables);
 - ``env/settings``: runner settings (timeouts);
 - ``env/ssh_key``: the machine credential's private key (ansible-runner hands it to ssh-agent);
-- ``env/tmpXXXXXXXX``: a custom credential's ``file`` injector output, 0600, named by its env injector;
+- ``env/tmpXXXXXXXX``: a custom credential's ``file`` injector output, 0600, named by its env injector (the credential
+  types of extensions/awx/credential_types rendered by e2e.awx_rules.render_injectors, as AWX renders them);
 - ``env/cmdline``: the extra ansible-playbook arguments (``-u`` of the machine credential).
 
 No pipelining (AWX's default), the job's HOME is the private data directory, facts go to the
@@ -25,13 +27,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import subprocess
-import tempfile
 
+import yaml
+
+from e2e import awx_rules
 from e2e.runner import ROOT, collections_path
 
 PROJECT = os.path.join(ROOT, 'extensions', 'awx', 'project')
+CREDENTIAL_TYPES = os.path.join(ROOT, 'extensions', 'awx', 'credential_types')
+
+
+def credential_type(name):
+    """A credential type of extensions/awx/credential_types (``lookerops_cmk``, ``lookerops_escrow_vault_password``)."""
+    with open(os.path.join(CREDENTIAL_TYPES, name + '.yml'), encoding='utf-8') as handle:
+        return yaml.safe_load(handle)
 
 
 class RunnerResult:
@@ -62,26 +72,34 @@ def _write(path, text, mode=0o600):
 class AwxJob:
     """One job: its private data directory, what was injected, and the ansible-runner result."""
 
-    def __init__(self, bed, workdir, job_id, playbook, extra_vars=None, cmk_key_text=None, extra_env=None):
+    def __init__(self, bed, workdir, job_id, playbook, extra_vars=None, cmk_key_text=None, extra_env=None, credentials=None,
+                 bin_dir=None):
+        """``credentials``: {credential type name: inputs} rendered as AWX renders them; ``cmk_key_text`` is the "Looker CMK"
+        credential's input; ``bin_dir`` the ansible-playbook (ansible-core) the job runs, default the bed's."""
         self.bed = bed
+        self.bin_dir = bin_dir
         self.job_id = job_id
         self.playbook = 'lookerops_%s.yml' % playbook
         self.private_data_dir = os.path.join(workdir, 'awx_job_%d' % job_id)
         self.ident = str(job_id)
         self.credential_file = None
+        self.credential_files = []
         self.runner = None
         os.makedirs(os.path.join(self.private_data_dir, 'env'), mode=0o700)
         os.makedirs(os.path.join(self.private_data_dir, 'inventory'), mode=0o700)
         shutil.copytree(PROJECT, os.path.join(self.private_data_dir, 'project'))
         self._inventory()
         env = self._envvars(extra_env or {})
+        credentials = dict(credentials or {})
         if cmk_key_text is not None:
-            # The "Looker CMK (lookerops.encryption)" credential: file injector + env injector naming it.
-            fd, self.credential_file = tempfile.mkstemp(dir=os.path.join(self.private_data_dir, 'env'))
-            with os.fdopen(fd, 'w', encoding='ascii') as handle:
-                handle.write(cmk_key_text)
-            os.chmod(self.credential_file, stat.S_IRUSR | stat.S_IWUSR)
-            env['LOOKEROPS_CMK_KEY_FILE'] = self.credential_file
+            credentials['lookerops_cmk'] = {'cmk_key': cmk_key_text}
+        for name, inputs in sorted(credentials.items()):
+            injected, extra, _unsafe, files = awx_rules.render_injectors(credential_type(name), inputs, self.private_data_dir)
+            assert not extra, 'these credential types inject no extra variables'
+            env.update(injected)
+            self.credential_files.extend(files)
+            if name == 'lookerops_cmk':
+                self.credential_file = files[0]
         _write(os.path.join(self.private_data_dir, 'env', 'envvars'), json.dumps(env, indent=2))
         variables = {
             'awx_job_id': job_id, 'tower_job_id': job_id, 'awx_job_launch_type': 'manual',
@@ -89,7 +107,7 @@ class AwxJob:
             'awx_project_revision': '', 'awx_execution_node': 'localhost',
         }
         variables.update(extra_vars or {})
-        _write(os.path.join(self.private_data_dir, 'env', 'extravars'), json.dumps(variables, indent=2))
+        _write(os.path.join(self.private_data_dir, 'env', 'extravars'), awx_rules.unsafe_yaml(variables))
         _write(os.path.join(self.private_data_dir, 'env', 'settings'),
                json.dumps({'idle_timeout': 0, 'job_timeout': 1800, 'pexpect_timeout': 5}))
         with open(bed.ssh_key, encoding='ascii') as handle:
@@ -110,6 +128,8 @@ class AwxJob:
     def _envvars(self, extra):
         base = self.bed.ansible_env()
         env = {name: base[name] for name in ('PATH', 'LC_ALL', 'LANG') if name in base}
+        if self.bin_dir:
+            env['PATH'] = self.bin_dir + os.pathsep + env.get('PATH', os.defpath)
         env.update(self.bed.aws_env())
         env.update({
             'HOME': self.private_data_dir,
@@ -179,6 +199,7 @@ class AwxJob:
         return phases
 
     def discard_credential_file(self):
-        """What AWX does with a credential's injected file once the job ends."""
-        if self.credential_file and os.path.exists(self.credential_file):
-            os.unlink(self.credential_file)
+        """What AWX does with the credentials' injected files once the job ends."""
+        for path in self.credential_files:
+            if os.path.exists(path):
+                os.unlink(path)

@@ -68,8 +68,11 @@ def test_wrong_vault_password_and_vault_id(tmp_path):
     src.resolve_cmk(key=KEY, escrow_path=str(escrow), secrets=SECRETS)
     with pytest.raises(src.CmkSourceError, match='Cannot decrypt'):
         src.resolve_cmk(escrow_path=str(escrow), secrets=[('default', VaultSecret(b'wrong'))])
-    with pytest.raises(src.CmkSourceError, match="escrow_vault_id 'prod' is not among"):
-        src.resolve_cmk(escrow_path=str(escrow), secrets=SECRETS, escrow_vault_id='prod')
+    # Several secrets and none under the escrow's vault id: refused, naming the remedy, before anything is written.
+    other = tmp_path / 'other.vault'
+    with pytest.raises(src.CmkSourceError, match="none has the escrow's vault id 'prod'.*--vault-id prod@FILE"):
+        src.resolve_cmk(key=KEY, escrow_path=str(other), secrets=SECRETS + [('dev', VaultSecret(b'x'))], escrow_vault_id='prod')
+    assert not other.exists()
 
 
 def test_escrow_vault_id_labels_the_escrow(tmp_path):
@@ -162,7 +165,8 @@ class _Loader:
 
 
 def _task_params(**overrides):
-    params = {'escrow': 'vault', 'escrow_path': None, 'escrow_vault_id': None, 'escrow_waiver': None, 'escrow_aws': None}
+    params = {'escrow': 'vault', 'escrow_path': None, 'escrow_vault_id': 'lookerops', 'escrow_waiver': None, 'escrow_aws': None,
+              'escrow_vault_password_file': None}
     params.update(overrides)
     return params
 
