@@ -279,6 +279,7 @@ def test_set_standin(bed):
             assert json.load(handle)['heartbeat_seconds'] == 5.0
 
 
+@pytest.mark.full
 def test_single_node_with_moto(bed_factory):
     import boto3  # pylint: disable=import-outside-toplevel
     single = bed_factory(name='pytest-single', nodes=1, cluster=False, moto=True, records=7)
@@ -299,6 +300,7 @@ def test_single_node_with_moto(bed_factory):
     assert not kms.list_keys()['Keys']
 
 
+@pytest.mark.full
 def test_java_override(bed_factory, tmp_path):
     wrapper = tmp_path / 'java-wrapper'
     wrapper.write_text('#!/bin/sh\necho "$*" >> /tmp/java-calls\nexec /usr/local/bin/java.standin "$@"\n', encoding='ascii')
@@ -313,6 +315,7 @@ def test_java_override(bed_factory, tmp_path):
     assert custom.inspect()['total'] == 3
 
 
+@pytest.mark.full
 def test_failed_up_then_down_leaves_nothing(bed_factory):
     bed_factory.exclusive()
 
@@ -331,6 +334,7 @@ def test_failed_up_then_down_leaves_nothing(bed_factory):
     broken.down()  # twice is fine
 
 
+@pytest.mark.full
 def test_bedctl_up_status_down_across_processes(bed_factory):
     bed_factory.exclusive()
     env = dict(os.environ, LC_ALL='C.UTF-8')
@@ -351,6 +355,7 @@ def test_bedctl_up_status_down_across_processes(bed_factory):
     assert not os.path.exists('/tmp/lookerops-bed/pytest-cli')
 
 
+@pytest.mark.full
 def test_down_leaves_nothing(bed_factory):
     victim = bed_factory(name='pytest-down', nodes=2)
     res = _ansible(victim, '-m', 'ansible.builtin.ping')  # leaves ControlPersist masters behind

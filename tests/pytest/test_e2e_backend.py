@@ -54,7 +54,8 @@ def all_alive(bed):
     return all(n.looker('status', timeout=60).returncode == 0 for n in bed.nodes)
 
 
-@pytest.mark.parametrize('variant', sorted(BEDS))
+@pytest.mark.parametrize('variant', [pytest.param(v, marks=() if v == 'cluster-creds-file' else pytest.mark.full)
+                                     for v in sorted(BEDS)])
 def test_migrate_then_rollback_gives_the_backend_back_exactly(bed_factory, tmp_path, variant):
     bed = fresh(bed_factory, BEDS[variant])
     controller = Controller(str(tmp_path / 'controller'))
@@ -96,6 +97,7 @@ def test_migrate_then_rollback_gives_the_backend_back_exactly(bed_factory, tmp_p
     assert after == before, 'the backend after migrate and rollback differs from before'
 
 
+@pytest.mark.full
 def test_preflight_refuses_when_the_node_has_no_dump_client(bed_factory, tmp_path):
     bed = fresh(bed_factory, BEDS['single-creds-file'])
     before_data = bed.inspect()
@@ -111,6 +113,7 @@ def test_preflight_refuses_when_the_node_has_no_dump_client(bed_factory, tmp_pat
     assert all_alive(bed) and bed.inspect() == before_data and canonical(bed) == before
 
 
+@pytest.mark.full
 def test_new_install_on_mysql_with_data_is_refused_then_an_empty_database_is_installed(bed_factory, tmp_path):
     # A single node configured by LOOKER_DB, whose database is not called looker and holds Looker's data.
     bed = fresh(bed_factory, BEDS['single-looker-db'])

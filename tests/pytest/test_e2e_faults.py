@@ -5,8 +5,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from e2e.runner import Controller, run_playbook
 from test_e2e_migrate import CLUSTER, SINGLE, all_alive, fences, fresh
+
+# Faults of the field beyond the fault matrix rows the gate runs: the long tier.
+pytestmark = pytest.mark.full
 
 
 def test_nodes_sharing_one_backup_filesystem_must_fit_together(bed_factory, tmp_path):

@@ -157,6 +157,7 @@ def test_a_second_run_is_refused_by_the_lock_and_never_overrides_it(env_migrated
         os.unlink(lock_file(first))
 
 
+@pytest.mark.full
 def test_two_runs_started_together_one_goes_on(bed_factory, tmp_path):
     bed = fresh(bed_factory, dict(SINGLE, name='e2e-race'))
     before = bed.inspect()
@@ -198,6 +199,7 @@ def old_single(bed_factory):
     build_jar(node, '23.0.0')
 
 
+@pytest.mark.full
 def test_release_from_the_api_when_the_manifest_names_none(old_single, tmp_path):
     bed = old_single
     before = bed.inspect()
@@ -207,6 +209,7 @@ def test_release_from_the_api_when_the_manifest_names_none(old_single, tmp_path)
     assert bed.inspect() == before and all(all_alive(bed).values())
 
 
+@pytest.mark.full
 def test_unknown_release_is_refused_unless_stated(old_single, tmp_path):
     bed = old_single
     node = bed.nodes[0]
@@ -217,6 +220,7 @@ def test_unknown_release_is_refused_unless_stated(old_single, tmp_path):
     assert not any(fences(bed).values()) and 'LKR_MASTER_KEY' not in cfg_text(node)
 
 
+@pytest.mark.full
 def test_a_refused_migration_gives_service_back(old_single, tmp_path):
     bed = old_single
     node = bed.nodes[0]
@@ -239,6 +243,7 @@ def test_a_refused_migration_gives_service_back(old_single, tmp_path):
 
 # --- issue case 7: new_install on an instance with data --------------------------------------------
 
+@pytest.mark.full
 def test_new_install_refuses_an_instance_with_data(bed_factory, tmp_path):
     bed = fresh(bed_factory, dict(SINGLE, name='e2e-newdata'))
     before = bed.inspect()

@@ -223,7 +223,13 @@ def legacy_cluster(bed_factory):
     return bed, bed.inspect()
 
 
-@pytest.mark.parametrize('case', sorted(PREFLIGHT_CASES))
+# The gate proves the wiring with two refusals that guard the key; the long tier runs every case (each refusal's
+# decision is also a unit test of the planner).
+GATE_REFUSALS = ('a key only the running Looker has (outside lookerstart.cfg)', 'a different key already on a node (mode 0644)')
+
+
+@pytest.mark.parametrize('case', [pytest.param(c, marks=() if c in GATE_REFUSALS else pytest.mark.full)
+                                  for c in sorted(PREFLIGHT_CASES)])
 def test_preflight_refuses_before_touching_any_node(legacy_cluster, tmp_path, case):
     bed, before = legacy_cluster
     spec = PREFLIGHT_CASES[case]
@@ -495,6 +501,7 @@ def test_new_install_starts_in_gcm(bed_factory, tmp_path):
 
 # --- the key in the environment, and a log rotated during the migration -------------------------
 
+@pytest.mark.full
 def test_env_delivery_and_rotated_log(bed_factory, tmp_path):
     bed = fresh(bed_factory, SINGLE)
     before = bed.inspect()
@@ -544,6 +551,7 @@ def _keys(bed):
     return _aws(bed, 'kms').list_keys()['Keys']
 
 
+@pytest.mark.full
 def test_kms_check_mode_creates_nothing_in_aws(kms_bed, tmp_path):
     bed, before = kms_bed
     proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), extra_vars=KMS_VARS, check=True)
@@ -553,6 +561,7 @@ def test_kms_check_mode_creates_nothing_in_aws(kms_bed, tmp_path):
     assert_untouched(bed, before)
 
 
+@pytest.mark.full
 def test_kms_wrong_context_on_one_node_is_caught_before_any_stop(kms_bed, tmp_path):
     bed, before = kms_bed
     inventory = tmp_path / 'inventory.yml'
@@ -568,6 +577,7 @@ def test_kms_wrong_context_on_one_node_is_caught_before_any_stop(kms_bed, tmp_pa
     assert_untouched(bed, before)
 
 
+@pytest.mark.full
 def test_kms_migration_end_to_end_and_rerun(kms_bed, tmp_path):
     bed, before = kms_bed
     controller = controller_for(bed, tmp_path)
@@ -596,6 +606,7 @@ def test_kms_migration_end_to_end_and_rerun(kms_bed, tmp_path):
     assert len(_aws(bed, 'rds').describe_db_snapshots(DBInstanceIdentifier='looker-backend', SnapshotType='manual')['DBSnapshots']) == 1
 
 
+@pytest.mark.full
 def test_kms_missing_permission_is_caught_in_preflight(kms_bed, tmp_path, monkeypatch):
     """The controller's AWS identity lacks kms:GenerateRandom (moto enforcing IAM): preflight names the action."""
     from bed.moto import MotoServer  # pylint: disable=import-outside-toplevel

@@ -9,7 +9,12 @@ import os
 import signal
 
 # pylint: disable=unused-import,redefined-outer-name
+import pytest
+
 from standin_fixtures import backend, make_node, new_cmk, pid_alive, poll, standin_mariadb, standin_moto  # noqa: F401
+
+# The stand-in's own tests (test code, exercised by every end-to-end test of the gate): the long tier.
+pytestmark = pytest.mark.full
 
 LIVE = ('There are other live nodes connected to this backend Looker database. If Looker was shutdown within the last '
         'minute, try again shortly, otherwise verify all nodes in the cluster are shut down.')

@@ -16,6 +16,9 @@ import pytest
 # pylint: disable=unused-import,redefined-outer-name
 from standin_fixtures import LOG_LINE, make_node, new_cmk, poll  # noqa: F401
 
+# The stand-in's own tests (test code, exercised by every end-to-end test of the gate): the long tier.
+pytestmark = pytest.mark.full
+
 PREFIX = 'Looker can not start because: '
 
 

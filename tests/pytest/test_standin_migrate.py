@@ -9,7 +9,12 @@ import datetime
 import re
 
 # pylint: disable=unused-import,redefined-outer-name
+import pytest
+
 from standin_fixtures import LOG_LINE, make_node, new_cmk  # noqa: F401
+
+# The stand-in's own tests (test code, exercised by every end-to-end test of the gate): the long tier.
+pytestmark = pytest.mark.full
 
 STARTING = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+0000 \[INFO\|[0-9a-z]+\|crypt\] :: '
                       r'Starting migration from AES-128-CBC Legacy to AES-GCM-256$', re.M)

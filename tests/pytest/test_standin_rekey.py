@@ -11,7 +11,12 @@ import os
 import re
 
 # pylint: disable=unused-import,redefined-outer-name
+import pytest
+
 from standin_fixtures import FAST, LOG_LINE, make_node, new_cmk, poll, standin_moto  # noqa: F401
+
+# The stand-in's own tests (test code, exercised by every end-to-end test of the gate): the long tier.
+pytestmark = pytest.mark.full
 
 PREFIX = 'Looker can not start because: '
 LIVE = ('There are other live nodes connected to this backend Looker database. If Looker was shutdown within the last '

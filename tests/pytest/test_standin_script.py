@@ -14,8 +14,13 @@ import subprocess
 import zipfile
 
 # pylint: disable=unused-import,redefined-outer-name
+import pytest
+
 from standin_fixtures import LOG_LINE, make_node, pid_alive, poll  # noqa: F401
 from standin.install import install_node  # noqa: E402  pylint: disable=wrong-import-order
+
+# The stand-in's own tests (test code, exercised by every end-to-end test of the gate): the long tier.
+pytestmark = pytest.mark.full
 
 
 def https_get(port, path):
