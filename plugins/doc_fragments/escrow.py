@@ -25,7 +25,7 @@ options:
   escrow_aws:
     description:
       - Controller side. Options of O(escrow=aws_secretsmanager), a dictionary with the keys C(secret_id) (name or ARN of
-        the secret), C(cluster) (the cluster's identity: names the secret C(lookerops/<cluster>/cmk) when C(secret_id) is empty,
+        the secret), C(cluster) (the cluster's identity, which names the secret C(lookerops/<cluster>/cmk) when C(secret_id) is empty,
         and tags a new secret C(lookerops:cluster)), C(node_kcvs) (key check values of the keys the cluster's nodes use),
         C(region), C(kms_key_id) (the KMS key that encrypts a new secret; default the account's C(aws/secretsmanager) key),
         C(endpoint_url), C(profile) and C(retries) (default 10). One of C(secret_id) and C(cluster) is required.

@@ -267,10 +267,11 @@ CORES = {'newest': BIN, 'oldest': FLOOR_BIN}
 
 
 @pytest.mark.parametrize('core', sorted(CORES))
-@pytest.mark.parametrize('name', SURVEYS)
+@pytest.mark.parametrize('name', [s for s in SURVEYS if s != 'new_install.json'])
 def test_empty_survey_answers_reach_preflight_on_every_core(name, core, tmp_path):
     """Every question AWX lets an operator leave empty, answered '' (the `!unsafe ''` AWX writes; None on ansible-core 2.19+),
-    goes through preflight to its own refusals (here: no Looker home) instead of a templating error."""
+    goes through preflight to its own refusals (here: no Looker home) instead of a templating error. (new_install's questions
+    are migrate's; test_awx_jobs launches it with empty answers on both cores on the bed.)"""
     survey = _json(AWX, 'surveys', name)
     answers = {q['variable']: '' for q in survey['spec'] if not q['required']}
     if name == 'rollback.json':
