@@ -302,7 +302,7 @@ def test_awx_job_on_the_oldest_core_migrates_with_the_vault_escrow(migrated_on_t
     assert_no_key_on_nodes(bed, [key])
 
 
-@pytest.mark.parametrize('core, job_id', [('oldest', 105), ('newest', 106)])
+@pytest.mark.parametrize('core, job_id', [pytest.param('oldest', 105, marks=pytest.mark.full), ('newest', 106)])
 def test_awx_job_rekeys_to_a_new_local_key(migrated_on_the_oldest_core, persistent, core, job_id, tmp_path):
     """The rekey template (no CMK credential: the new key is generated and escrowed), the KMS questions left empty."""
     bed = migrated_on_the_oldest_core['bed']
@@ -320,7 +320,7 @@ def test_awx_job_rekeys_to_a_new_local_key(migrated_on_the_oldest_core, persiste
     assert_no_key_on_nodes(bed, [old, new])
 
 
-@pytest.mark.parametrize('core, job_id', [('oldest', 107), ('newest', 108)])
+@pytest.mark.parametrize('core, job_id', [pytest.param('oldest', 107, marks=pytest.mark.full), ('newest', 108)])
 def test_awx_job_new_install_refuses_an_instance_with_data(migrated_on_the_oldest_core, persistent, core, job_id, tmp_path):
     bed = migrated_on_the_oldest_core['bed']
     before = bed.inspect()
