@@ -12,15 +12,11 @@ from __future__ import annotations
 import base64
 import os
 
-from ansible import constants as C
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import RECOVERED_KEY_FIELD
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._run_guards import debug_refusal
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._action_module import KeyActionBase
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
-    split_task_args,
     SOURCE_ARGSPEC,
     resolve_task_cmk,
 )
@@ -34,21 +30,11 @@ ACTION_ARGSPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(KeyActionBase):
+    MODULE = MODULE
+    ARGSPEC = ACTION_ARGSPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        refusal = debug_refusal(C.DEFAULT_DEBUG, MODULE)
-        if refusal:
-            # Before any key is decided, read or sent: the debug output would print it.
-            result.update(failed=True, changed=False, msg=refusal)
-            return result
-        module_args, params, error = split_task_args(self._task.args, ACTION_ARGSPEC)
-        if error:
-            result.update(failed=True, msg=error)
-            return result
+    def run_action(self, result, task_vars, module_args, params):
         state = module_args.get('state') or 'present'
         expected_kcv = module_args.get('expected_kcv')
         if expected_kcv is not None and not is_kcv(expected_kcv):

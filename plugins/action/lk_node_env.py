@@ -5,38 +5,21 @@
 
 from __future__ import annotations
 
-from ansible import constants as C
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._run_guards import debug_refusal
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._action_module import KeyActionBase
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
     existing_key_for_module,
-    split_task_args,
     SOURCE_ARGSPEC,
 )
 
 MODULE = 'lookerops.encryption.lk_node_env'
-# `key` stays a module argument (no_log there); the escrow options are consumed here.
-CONTROLLER_ONLY = ('controller_key_file', 'escrow', 'escrow_aws', 'escrow_path', 'escrow_vault_id', 'escrow_vault_password_file',
-                   'escrow_waiver')
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(KeyActionBase):
+    MODULE = MODULE
+    ARGSPEC = SOURCE_ARGSPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        refusal = debug_refusal(C.DEFAULT_DEBUG, MODULE)
-        if refusal:
-            # Before any key is decided, read or sent: the debug output would print it.
-            result.update(failed=True, changed=False, msg=refusal)
-            return result
-        module_args, params, error = split_task_args(self._task.args, SOURCE_ARGSPEC)
-        if error:
-            result.update(failed=True, msg=error)
-            return result
+    def run_action(self, result, task_vars, module_args, params):
         facts = {}
         if module_args.get('mode') == 'key_env':
             source, error = existing_key_for_module(params, self._loader, module_args, bool(self._task.check_mode))

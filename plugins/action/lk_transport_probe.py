@@ -7,27 +7,20 @@ from __future__ import annotations
 
 import secrets
 
-from ansible import constants as C
 from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module, pipelining_blocker
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._run_guards import debug_refusal
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._action_module import KeyActionBase
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._transport_probe import probe_verdict, token_digest
 
 MODULE = 'lookerops.encryption.lk_transport_probe'
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(KeyActionBase):
+    MODULE = MODULE
+    ARGSPEC = None
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        refusal = debug_refusal(C.DEFAULT_DEBUG, MODULE)
-        if refusal:
-            result.update(failed=True, changed=False, msg=refusal)
-            return result
+    def run_action(self, result, task_vars, module_args, params):
         host = (task_vars or {}).get('inventory_hostname')
         blocker = pipelining_blocker(self._connection, self._task)
         token = secrets.token_hex(16)

@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to lookerops.encryption; not a public API.
+
+The opening every action plugin that carries the key shares (lk_cmk, lk_node_env, lk_rekey, lk_transport_probe): refuse
+before anything is decided, read or sent when Ansible's debug output is on (it prints module arguments and replies, no_log
+or not), split the controller-side options from the module's, then hand over to the plugin's own ``run_action``.
+"""
+
+from __future__ import annotations
+
+from ansible import constants as C
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import split_task_args
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._run_guards import debug_refusal
+
+
+class KeyActionBase(ActionBase):
+    """Base class of the key-carrying action plugins.
+
+    ``MODULE`` names the module the plugin runs. ``ARGSPEC``, when set, is the argument spec of the controller-side options
+    (``split_task_args``); ``run_action`` then gets the module's arguments and the controller's parameters apart.
+    """
+
+    TRANSFERS_FILES = False
+    MODULE = None
+    ARGSPEC = None
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        refusal = debug_refusal(C.DEFAULT_DEBUG, self.MODULE)
+        if refusal:
+            result.update(failed=True, changed=False, msg=refusal)
+            return result
+        module_args = params = None
+        if self.ARGSPEC is not None:
+            module_args, params, error = split_task_args(self._task.args, self.ARGSPEC)
+            if error:
+                result.update(failed=True, msg=error)
+                return result
+        return self.run_action(result, task_vars, module_args, params)
+
+    def run_action(self, result, task_vars, module_args, params):
+        """The plugin's own work, after the shared opening; returns ``result`` updated."""
+        raise NotImplementedError
