@@ -39,7 +39,6 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._names import
 
 TOOL_VERSION = 'lookerops.encryption backup 1'
 DEFAULT_EXCLUDES = ['.cache', 'log', '.tmp', '.snapshots', 'looker.jar', 'authorized_keys', 'dr-log', 'core']
-DEFAULT_DEST_DIR = '/var/backups/lookerops'
 BACKUP_ID_RE = SAFE_NAME_RE
 CHUNK = 1024 * 1024
 GZIP_LEVEL = 6
@@ -226,17 +225,6 @@ class HashingReader:
 
     def hexdigest(self):
         return self.sha.hexdigest()
-
-
-def sha256_file(path):
-    sha = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        while True:
-            block = handle.read(CHUNK)
-            if not block:
-                break
-            sha.update(block)
-    return sha.hexdigest()
 
 
 # -- manifests -----------------------------------------------------------------------------------------

@@ -56,11 +56,6 @@ def task_command(node, task, creds_file=None, extra_args=None, jvm_args=None):
     return argv + list(extra_args or []), creds
 
 
-def migrate_command(node, creds_file=None, extra_args=None, jvm_args=None):
-    """(argv, creds) of the migrate_encryption run."""
-    return task_command(node, 'migrate_encryption', creds_file, extra_args, jvm_args)
-
-
 def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, retries=10, retry_delay=10.0,
                        retry_backoff=1.5, retry_max_delay=60.0, timeout=3600, require_key_settings=True,
                        check_mode=False, task_scope='host'):
