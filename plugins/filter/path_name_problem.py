@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: path_name_problem
 short_description: Why a value cannot name a file or directory of a run (run id, node name), or an empty string
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - A run id names the run's backup directory, a node's inventory name its home archive. Each must be one path component
     of letters, digits, C(_), C(.) and C(-), and never C(.) or C(..) alone.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: rollback_plan
 short_description: Whether a rollback of a run may go ahead, decided before anything is touched
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Takes the facts preflight gathered for a rollback and returns the decision. Problems are raised when a backup of the run
     does not match its manifest or cannot be checked (an unreachable node), when a check of the key the backups need failed,

@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 module: lk_backend_info
 short_description: Read what a Looker MySQL backend database holds
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Connects to the Looker backend database (MySQL) with PyMySQL and reports the server version, how many tables,
     views, routines, triggers and events the database holds, and the bytes of table data.

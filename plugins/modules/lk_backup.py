@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 module: lk_backup
 short_description: Verified backup of a Looker home or of the Looker backend database
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Writes a verified backup before the encryption migration changes anything, as the migration procedure requires.
   - With O(what=home), streams the Looker home into C(<dest_dir>/<backup_id>/<name>-looker-home.tar.gz) with the same

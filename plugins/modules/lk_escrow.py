@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: lk_escrow
 short_description: Retire the old CMK's escrow and put the new one in force after a rekey (or back, for its rollback)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs on the controller (C(delegate_to) C(localhost)). Works on the Ansible Vault escrow files of one cluster without reading
     them. C(<stem>.vault) holds the key in force, C(<stem>-next.vault) the new key of a rekey under way, and

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: lk_rekey
 short_description: Run Looker's rekey task on a stopped node, from the key in force to a new CMK
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs C(java -jar looker.jar rekey [-d CREDS]) once, as the Looker user in the Looker home, after sourcing C(lookerstart.cfg),
     with every node of the cluster stopped. Looker documents the steps (stop and back up, set the C(_SOURCE) and

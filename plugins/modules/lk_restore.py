@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 module: lk_restore
 short_description: Restore a Looker home or the Looker backend database from a verified lk_backup backup
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Restores a backup written by M(lookerops.encryption.lk_backup). The file is first checked against its manifest
     (sha256, complete decompression); nothing is touched when it does not match.

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: lk_transport_probe
 short_description: Prove that a node can receive the CMK the way the collection sends it
-version_added: 1.0.0
+version_added: 0.2.0
 description:
   - A no-op sent exactly as the modules that carry the CMK are sent (M(lookerops.encryption.lk_cmk),
     M(lookerops.encryption.lk_node_env), M(lookerops.encryption.lk_rekey)) - pipelined, the arguments on the module's
