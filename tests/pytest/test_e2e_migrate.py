@@ -152,7 +152,7 @@ def _cfg_line(node, add):
         handle.write('\n'.join(lines) + '\n')
 
 
-# A key set outside lookerstart.cfg (issue 15, case 8): the running Looker was started with one in its environment.
+# A key set outside lookerstart.cfg: the running Looker was started with one in its environment.
 HIDDEN_KEY = base64.b64encode(bytes(range(7, 39))).decode()
 HIDDEN_KCV = 'kcv1:' + hmac.new(base64.b64decode(HIDDEN_KEY), b'lookerops.encryption key check value v1',
                                 hashlib.sha256).hexdigest()[:16]
