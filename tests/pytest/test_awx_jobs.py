@@ -330,3 +330,28 @@ def test_awx_job_new_install_refuses_an_instance_with_data(migrated_on_the_oldes
     assert 'this is not a new instance' in job.stdout and 'FAILED in phase preflight' in job.stdout, job.stdout[-6000:]
     assert 'changed: [' not in job.stdout and bed.inspect() == before
     assert_no_key_anywhere(job, watcher, escrowed_key(persistent / 'e2e-awx-cmk.vault'))
+
+
+@pytest.mark.full
+def test_awx_job_on_the_oldest_core_rolls_back_the_last_rekey(migrated_on_the_oldest_core, persistent, tmp_path):
+    """The rollback template on ansible-core 2.17, with the vault escrow and the acknowledgement a completed run needs: the
+    last rekey's backups come back with the key they were taken under, and no key is left in any job output or on a node."""
+    bed = migrated_on_the_oldest_core['bed']
+    escrow = persistent / 'e2e-awx-cmk.vault'
+    newest = escrowed_key(escrow)
+    assert node_kcvs(bed) == {kcv_of_text(newest)}
+    with open(os.path.join(bed.nodes[0].home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
+        run_id = json.load(handle)['run_id']
+    before = bed.inspect()
+    job, watcher = run_job(bed, tmp_path, 109, 'rollback',
+                           extra_vars=vault_answers(persistent, lookerops_run_id=run_id,
+                                                    lookerops_rollback_discard_changes_since_run='true'),
+                           credentials={'lookerops_escrow_vault_password': {'vault_password': ESCROW_PASSWORD}}, core='oldest')
+    assert job.runner.status == 'successful', job.stdout[-6000:]
+    older = escrowed_key(escrow)
+    assert older != newest and node_kcvs(bed) == {kcv_of_text(older)}
+    after = bed.inspect()
+    assert after['digest'] == before['digest'] and after['legacy'] == 0 and all(all_alive(bed).values())
+    for key in (older, newest):
+        assert_no_key_anywhere(job, watcher, key)
+    assert_no_key_on_nodes(bed, [newest])

@@ -129,4 +129,3 @@ def test_a_lock_without_a_holder_is_taken_over_by_its_own_run_id(tmp_path):
 ])
 def test_holder_alive(holder, started, alive):
     assert rl.holder_alive(holder, {'host': 'ctl-a'}, lambda pid: started) is alive
-
