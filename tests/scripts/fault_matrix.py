@@ -281,7 +281,8 @@ def named(run, words):
     start = run.out.find('lookerops.encryption FAILED in phase')
     text = run.out[start:] if start >= 0 else (run.out if run.rc == 0 else '')
     remedy = ('run the playbook again', 'resume (after fixing the cause)', 'rollback -e lookerops_run_id=',
-              'One run per cluster at a time', 'lookerops.encryption.migrate -e lookerops_run_id=')
+              'One run per cluster at a time', 'lookerops.encryption.migrate -e lookerops_run_id=',
+              'lookerops.encryption.rekey -e lookerops_run_id=')
     return bool(text) and all(w in text for w in words) and (run.rc == 0 or any(r in text for r in remedy))
 
 
