@@ -101,7 +101,7 @@ class Run:  # pylint: disable=too-few-public-methods
             return 'HUNG (no end after %d s, killed)' % RUN_TIMEOUT
         if self.rc == 0:
             return 'completed'
-        if re.search(r'nothing was migrated; service restored on .* but not on ', self.out):
+        if re.search(r'(nothing was migrated|rekey changed nothing); service restored on .* but not on ', self.out):
             return 'service restored in part'
         if 'nothing was migrated; service restored' in self.out or 'rekey changed nothing; service restored' in self.out:
             return 'service restored'
