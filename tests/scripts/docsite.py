@@ -167,6 +167,16 @@ def _code(lines, lang, indent):
     return out
 
 
+def _indented_lexer(body):
+    """The language of an indented (unfenced) code block: YAML when it opens with a key, else shell commands."""
+    first = next((line.strip() for line in body if line.strip()), '')
+    if re.match(r'^(- )?[\w./{}"\'-]+:(\s|$)', first):
+        return 'yaml'
+    if first.startswith(('{', '#')):
+        return 'text'
+    return 'shell'
+
+
 def _dedent(lines, width):
     return [line[width:] if line[:width].strip() == '' else line.lstrip() for line in lines]
 
@@ -198,7 +208,7 @@ def blocks(lines, indent=0):
                 i += 1
             while body and not body[-1].strip():
                 body.pop()
-            out += _code(body, 'shell' if body and not body[0].lstrip().startswith(('{', '-', '#')) else 'text', indent)
+            out += _code(body, _indented_lexer(body), indent)
             continue
         if line.lstrip().startswith('<!--'):
             body = []
