@@ -225,6 +225,8 @@ def _jar(node, release):
     build_jar(os.path.join(node.home, 'looker.jar'), release)
 
 
+# Long tier: each refusal is a unit test (_rekey_plan, lk_node_info); the gate keeps the rekey refusal above.
+@pytest.mark.full
 def test_refusals_before_anything_stops(chain, tmp_path):
     """The old key does not open the data on a node; the new key cannot be escrowed; a release without rekey."""
     before = chain.bed.inspect()
@@ -285,6 +287,8 @@ def test_local_to_aws_kms(chain):
     assert 'LKR_AWS_CMK_DESTINATION' in proc.stdout and 'inferred' in proc.stdout
 
 
+# Long tier: KMS key A to key B and its rollback leave the chain on key A, as if they had not run.
+@pytest.mark.full
 def test_aws_kms_key_a_to_key_b_with_a_new_context(chain):
     proc = chain.run('rekey', KMS_B)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
@@ -297,6 +301,7 @@ def test_aws_kms_key_a_to_key_b_with_a_new_context(chain):
     assert proc.returncode == 0 and set(recap_changed(proc.stdout).values()) == {0}, proc.stdout[-3000:]
 
 
+@pytest.mark.full
 def test_rollback_of_a_kms_rekey_gives_back_the_old_kms_key(chain):
     run_id = {m['run_id'] for m in chain.markers().values()}.pop()
     proc = chain.run('rollback', {'lookerops_run_id': run_id, 'lookerops_rollback_discard_changes_since_run': True})
