@@ -134,9 +134,10 @@ def backend_plan(facts):
             lines.append('%s: internal HyperSQL database (%s/.db), backed up inside the home archive of %s' % (host, facts.get('looker_home'), host))
         else:
             named = '-d %s' % backend.get('source') if backend.get('mode') == 'mysql_creds_file' else 'LOOKER_DB in lookerstart.cfg'
-            once = host == node or facts.get('backend_backup') in BACKED_UP_ELSEWHERE
-            lines.append('%s: MySQL %s at %s:%s (%s), %s' % (host, backend.get('database', '?'), backend.get('host', '?'), backend.get('port', '?'),
-                                                            named, _how(facts, backend) if once else 'backed up once from %s' % node))
+            # The dump is taken once, from the backend's node; the others say so.
+            how = _how(facts, backend) if host == node or facts.get('backend_backup') in BACKED_UP_ELSEWHERE else 'backed up once from %s' % node
+            lines.append('%s: MySQL %s at %s:%s (%s), %s'
+                         % (host, backend.get('database', '?'), backend.get('host', '?'), backend.get('port', '?'), named, how))
     return lines
 
 
