@@ -21,9 +21,9 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._aws import (
     tags_dict,
     wall_time_iso,
 )
+from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import DEFAULT_KMS_CONTEXT
 
-# Looker's default for LKR_AWS_CMK_EC (the seed: "the string Looker_Encryption_Context").
-LOOKER_DEFAULT_EC = 'Looker_Encryption_Context'
+LOOKER_DEFAULT_EC = DEFAULT_KMS_CONTEXT
 ALIAS_RE = re.compile(r'^alias/[A-Za-z0-9/_-]{1,250}$')
 UNUSABLE_FOR_ADOPTION = ('PendingDeletion', 'PendingReplicaDeletion')
 

@@ -15,6 +15,8 @@ import json
 import os
 import time
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import escrow_stem as _stem
+from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import next_escrow_path as next_path
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
 
 KEEP_RULE = ('keep this key as long as any backup taken while it was in force is kept (a backup can only be restored '
@@ -23,15 +25,6 @@ KEEP_RULE = ('keep this key as long as any backup taken while it was in force is
 
 class EscrowFilesError(Exception):
     """The escrow files are not as a rekey left them."""
-
-
-def _stem(current):
-    return current[:-len('.vault')] if current.endswith('.vault') else current
-
-
-def next_path(current):
-    """The escrow of the new key of a rekey under way."""
-    return _stem(current) + '-next.vault'
 
 
 def retired_path(current, kcv):

@@ -19,6 +19,8 @@ import os
 import pwd
 import stat
 
+# kms_identity is defined with the other names of a cluster; the node helpers import it from here too.
+from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import kms_identity  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write, remove_stale_temps
 
 KEY_BYTES = 32
@@ -93,15 +95,6 @@ def kcv(raw):
 def kcv_of_text(text):
     """KCV of key text (validated)."""
     return kcv(validate_key_text(text))
-
-
-DEFAULT_KMS_CONTEXT = 'Looker_Encryption_Context'
-
-
-def kms_identity(region, cmk, context=None):
-    """The identity of AWS KMS key settings (what names the key without a secret): kms:<region>/<LKR_AWS_CMK>/<context>,
-    the context defaulting to Looker's."""
-    return 'kms:%s/%s/%s' % (region or '', cmk or '', context or DEFAULT_KMS_CONTEXT)
 
 
 def is_kcv(value):

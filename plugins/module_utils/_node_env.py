@@ -23,6 +23,7 @@ import re
 import shlex
 import stat
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import DEFAULT_KMS_CONTEXT
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write, remove_stale_temps
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import (
     KEY_FILE_MODE,
@@ -44,7 +45,7 @@ DROPIN_DIR_MODE = 0o755
 DROPIN_ENV_FILE_MODE = 0o600
 # Variables whose value is secret: never in an Environment= line of a drop-in.
 SECRET_VARS = ('LKR_MASTER_KEY_ENV',)
-DEFAULT_AWS_CMK_EC = 'Looker_Encryption_Context'
+DEFAULT_AWS_CMK_EC = DEFAULT_KMS_CONTEXT
 CONFLICT_VARS = ('LKR_MASTER_KEY_FILE', 'LKR_MASTER_KEY_ENV', 'LKR_AWS_CMK', 'LKR_AWS_CMK_EC')
 SETTING_MODES = ('key_file', 'key_env', 'aws_kms', 'absent')
 _CONFLICT_RE = re.compile(r'(?<![A-Za-z0-9_])(%s)=' % '|'.join(CONFLICT_VARS))

@@ -17,7 +17,7 @@ the controller cannot supply it (a resume never generates a key).
 
 from __future__ import annotations
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import kms_identity
+from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import kms_identity
 from ansible_collections.lookerops.encryption.plugins.module_utils._rekey import RekeyError, check_variable_names
 
 NOTHING = 'Nothing was changed.'
