@@ -33,8 +33,8 @@ import zlib
 from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql
 from ansible_collections.lookerops.encryption.plugins.module_utils import _node_env
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import AtomicFile, atomic_write, fsync_dir, is_atomic_temp_name
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import FENCE_NAME
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import pid_alive, read_pid_file
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import FENCE_NAME
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import pid_alive, read_pid_file
 from ansible_collections.lookerops.encryption.plugins.module_utils._names import SAFE_NAME_RE, check_name
 
 TOOL_VERSION = 'lookerops.encryption backup 1'

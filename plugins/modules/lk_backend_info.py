@@ -67,7 +67,7 @@ empty:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import read_looker_db
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
     BackendConfig, BackendError, backend_argument_spec, backend_info,

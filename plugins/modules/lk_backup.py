@@ -190,7 +190,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
     DEFAULT_EXCLUDES, BackendBackup, BackupError, HomeBackup, is_enospc,
 )
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import read_looker_db
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
     BackendConfig, BackendError, backend_argument_spec,
 )

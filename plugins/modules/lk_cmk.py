@@ -247,9 +247,9 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._key_material
     KeyMaterialError,
 )
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_retire import retire_key
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import recover_key
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import recover_key
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import LookerNode
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call, run_file_backend
 
 

@@ -159,7 +159,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
     BackendRestore, BackupError, HomeRestore,
 )
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import read_looker_db
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
     BackendConfig, BackendError, backend_argument_spec,
 )

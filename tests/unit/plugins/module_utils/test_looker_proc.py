@@ -13,8 +13,8 @@ import time
 import pytest
 
 from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_proc as lproc
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import proc as lproc
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import LookerNode
 
 NO_SUCH_PID = 4194305  # above the largest pid_max: never a process
 

@@ -13,8 +13,8 @@ import shlex
 import stat
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text, kms_identity
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import user_name
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import user_name
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import backend_summary
 
 DEFAULT_PORT = 9999
