@@ -25,7 +25,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker impor
 KEY = base64.b64encode(bytes(range(100, 132))).decode()
 USER = pwd.getpwuid(os.getuid()).pw_name
 # The collection's import root (the directory holding ansible_collections/), for a child Python.
-IMPORT_ROOT = os.path.abspath(os.path.join(os.path.dirname(lset.__file__), *(['..'] * 5)))
+IMPORT_ROOT = os.path.abspath(os.path.join(os.path.dirname(lset.__file__), *(['..'] * 6)))
 
 READER = r'''
 import os, sys
