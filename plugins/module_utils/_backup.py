@@ -30,7 +30,8 @@ import stat
 import tarfile
 import zlib
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import server as mysql_server
 from ansible_collections.lookerops.encryption.plugins.module_utils import _node_env
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import AtomicFile, atomic_write, fsync_dir, is_atomic_temp_name
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import FENCE_NAME
@@ -392,11 +393,11 @@ def verify_dump_file(path, manifest=None):
             reader.drain()
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error, ValueError) as exc:
         raise BackupError('the backend dump %s is damaged: %s: %s' % (path, type(exc).__name__, exc)) from None
-    if not _mysql.dump_header_ok(head):
+    if not mysql_client.dump_header_ok(head):
         raise BackupError('%s is not a dump written by mysqldump or mariadb-dump (it does not start with "-- MySQL dump" '
                           'or "-- MariaDB dump")' % path)
     lines = [ln for ln in tail.split(b'\n') if ln.strip()]
-    if not lines or not lines[-1].startswith(_mysql.DUMP_TRAILER):
+    if not lines or not lines[-1].startswith(mysql_client.DUMP_TRAILER):
         raise BackupError('the backend dump %s is truncated: it does not end with the client\'s "-- Dump completed" line' % path)
     digest = reader.hexdigest()
     if manifest is not None:
@@ -498,12 +499,12 @@ class BackendBackup:
 
     def _probe(self):
         """Server version, objects and data size (PyMySQL)."""
-        with _mysql.connect(self.cfg) as conn:
-            version = _mysql.server_version(conn)
-            objects = _mysql.object_counts(conn, self.cfg.database)
-            size = _mysql.data_bytes(conn, self.cfg.database)
-            foreign = _mysql.foreign_definers(conn, self.cfg.database)
-            if foreign and not _mysql.may_set_any_definer(conn):
+        with mysql_server.connect(self.cfg) as conn:
+            version = mysql_server.server_version(conn)
+            objects = mysql_server.object_counts(conn, self.cfg.database)
+            size = mysql_server.data_bytes(conn, self.cfg.database)
+            foreign = mysql_server.foreign_definers(conn, self.cfg.database)
+            if foreign and not mysql_server.may_set_any_definer(conn):
                 raise BackupError(
                     'the backend database %s holds %d object(s) defined by another account (%s): the dump would hold them, '
                     'but user %s could not restore them (that needs SUPER or SET_USER_ID), so a rollback would fail '
@@ -524,7 +525,7 @@ class BackendBackup:
                           server_version=manifest.get('server_version'))
             return result
         version, objects, data_size = self._probe()
-        tool = _mysql.find_tool('dump', self.cfg.tools_dir, version)
+        tool = mysql_client.find_tool('dump', self.cfg.tools_dir, version)
         estimate = data_size + 64 * 1024
         free, needed, ok = check_free_space(self.directory, estimate, self.margin)
         result.update(estimate_bytes=estimate, free_bytes=free, needed_bytes=needed, changed=True, tool=tool.to_result(),
@@ -534,7 +535,7 @@ class BackendBackup:
         if check_mode:
             # Prove the client, the credentials and the privileges for every object type without writing a file:
             # the whole schema (routines, triggers, events, views) is dumped to nowhere.
-            _mysql.run_dump(self.cfg, _NullWriter(), tool=tool, server_version=version, no_data=True)
+            mysql_client.run_dump(self.cfg, _NullWriter(), tool=tool, server_version=version, no_data=True)
             result.update(sha256=None, size=None, verified=False)
             return result
         ensure_dir(self.directory)
@@ -542,7 +543,7 @@ class BackendBackup:
         with AtomicFile(self.path, mode=0o600) as handle:
             hasher = HashingWriter(handle.file)
             with ParallelGzipWriter(hasher) as gz:
-                dumped = _mysql.run_dump(self.cfg, gz, tool=tool, server_version=version)
+                dumped = mysql_client.run_dump(self.cfg, gz, tool=tool, server_version=version)
         manifest = {
             'kind': 'backend', 'format': 'mysqldump', 'backup_id': self.backup_id,
             'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'), 'host': socket.gethostname(),
@@ -891,24 +892,24 @@ class BackendRestore:
         manifest, sha = self._verified()
         if self.home:
             refuse_if_running(self.home)
-        with _mysql.connect(self.cfg) as conn:
-            sessions = _mysql.list_sessions(conn, self.cfg.user)
-            version = _mysql.server_version(conn)
+        with mysql_server.connect(self.cfg) as conn:
+            sessions = mysql_server.list_sessions(conn, self.cfg.user)
+            version = mysql_server.server_version(conn)
         if sessions:
             raise BackupError('refusing to restore the backend: %d other session(s) of user %s are connected (%s). A '
                               'Looker node may still be running: stop every node (and anything else using this user), '
                               'then run again.' % (len(sessions), self.cfg.user,
                                                    ', '.join('id %s from %s' % (s['id'], s['host']) for s in sessions[:10])))
-        tool = _mysql.find_tool('client', self.cfg.tools_dir, version)
+        tool = mysql_client.find_tool('client', self.cfg.tools_dir, version)
         result = {'changed': True, 'sha256': sha, 'backup_id': manifest.get('backup_id'), 'backup_path': self.backup_path,
                   'objects': manifest.get('objects'), 'backend': self.cfg.to_result(), 'tool': tool.to_result(),
                   'key_check_value': manifest.get('key_check_value')}
         if check_mode:
             return result
         with gzip.open(self.backup_path, 'rb') as gz:
-            _mysql.run_restore(self.cfg, gz, tool=tool, server_version=version)
-        with _mysql.connect(self.cfg) as conn:
-            loaded = _mysql.object_counts(conn, self.cfg.database)
+            mysql_client.run_restore(self.cfg, gz, tool=tool, server_version=version)
+        with mysql_server.connect(self.cfg) as conn:
+            loaded = mysql_server.object_counts(conn, self.cfg.database)
         expected = manifest.get('objects') or {}
         short = dict((k, (loaded.get(k), v)) for k, v in expected.items() if loaded.get(k, 0) < v)
         if short:

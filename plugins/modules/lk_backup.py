@@ -191,9 +191,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._backup impor
     DEFAULT_EXCLUDES, BackendBackup, BackupError, HomeBackup, is_enospc,
 )
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import read_looker_db
-from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
-    BackendConfig, BackendError, backend_argument_spec,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
 
 
 def argument_spec():

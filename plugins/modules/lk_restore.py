@@ -160,9 +160,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._backup impor
     BackendRestore, BackupError, HomeRestore,
 )
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import read_looker_db
-from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
-    BackendConfig, BackendError, backend_argument_spec,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
 
 
 def argument_spec():

@@ -46,7 +46,9 @@ for _name in [m for m in sys.modules if m == 'ansible_collections' or m.startswi
     del sys.modules[_name]
 
 from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk  # noqa: E402
-from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql as my  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import config as mysql_config  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import server as mysql_server  # noqa: E402
 
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
 NODE_PYTHON = '/usr/bin/python3'
@@ -86,12 +88,12 @@ def cfg_fixture(mariadb):
             cur.execute("GRANT ALL PRIVILEGES ON `looker_copy`.* TO 'looker'@'%'")
     finally:
         conn.close()
-    return my.BackendConfig(host=mariadb.host, port=mariadb.port, user=mariadb.user, password=mariadb.password,
+    return mysql_config.BackendConfig(host=mariadb.host, port=mariadb.port, user=mariadb.user, password=mariadb.password,
                             database='looker', connect_timeout=5)
 
 
 def _copy_cfg(cfg, database):
-    return my.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database=database)
+    return mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database=database)
 
 
 AWKWARD = [
@@ -151,7 +153,7 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
     """Server in +05:00: TIMESTAMPs, triggers, routines, events, views on views, generated columns, 4-byte text and
     every byte value come back; a canonical dump before and after is byte-identical."""
     _rich(mariadb, cfg)
-    with my.connect(cfg) as conn:
+    with mysql_server.connect(cfg) as conn:
         with conn.cursor() as cur:
             cur.execute('SELECT @@global.time_zone, @@session.time_zone')
             assert cur.fetchone() == ('+05:00', '+05:00')
@@ -239,21 +241,21 @@ def test_client_errors_name_the_cause_and_leave_nothing(mariadb, cfg, tmp_path):
         conn.close()
     dirs = _private_dirs()
     dest = str(tmp_path / 'dest')
-    limited = my.BackendConfig(host=cfg.host, port=cfg.port, user='limited', password='limited-pw-1', database='looker')
+    limited = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user='limited', password='limited-pw-1', database='looker')
     # objects defined by another account: refused before anything is written (a restore would need SUPER)
     with pytest.raises(bk.BackupError, match='defined by another account.*SET_USER_ID'):
         bk.BackendBackup(limited, dest, 'run1', 0).run(check_mode=True)
     # the client's own privilege error, named with its fix
     for no_data in (True, False):
-        with pytest.raises(my.BackendError) as err:
-            my.run_dump(limited, io.BytesIO(), server_version='10.11-MariaDB', no_data=no_data)
+        with pytest.raises(mysql_config.BackendError) as err:
+            mysql_client.run_dump(limited, io.BytesIO(), server_version='10.11-MariaDB', no_data=no_data)
         assert 'EVENT privilege' in str(err.value) and 'limited-pw-1' not in str(err.value)
-    wrong = my.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password='wrong', database='looker')
-    with pytest.raises(my.BackendError, match='1045'):
+    wrong = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password='wrong', database='looker')
+    with pytest.raises(mysql_config.BackendError, match='1045'):
         bk.BackendBackup(wrong, dest, 'run3', 0).run()
-    missing = my.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database='looker',
+    missing = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database='looker',
                                tools_dir=str(tmp_path / 'no-such-dir'))
-    with pytest.raises(my.BackendError, match='mariadb-client'):
+    with pytest.raises(mysql_config.BackendError, match='mariadb-client'):
         bk.BackendBackup(missing, dest, 'run4', 0).run(check_mode=True)
     conn = mariadb.connect('looker')
     try:
@@ -327,7 +329,7 @@ def test_dump_is_consistent_under_concurrent_writes(mariadb, cfg, tmp_path):
     assert at_end > at_start + 10, 'the writer made too little progress during the dump to prove anything'
     copy = _copy_cfg(cfg, 'looker_copy')
     with gzip.open(res['path'], 'rb') as handle:
-        my.run_restore(copy, handle)
+        mysql_client.run_restore(copy, handle)
     conn = mariadb.connect('looker_copy')
     try:
         with conn.cursor() as cur:
@@ -345,8 +347,8 @@ def test_dump_is_consistent_under_concurrent_writes(mariadb, cfg, tmp_path):
 
 
 def _user_sessions(cfg):
-    with my.connect(cfg) as conn:
-        return my.list_sessions(conn, cfg.user)
+    with mysql_server.connect(cfg) as conn:
+        return mysql_server.list_sessions(conn, cfg.user)
 
 
 def test_list_sessions_sees_second_connection(mariadb, cfg):
@@ -355,8 +357,8 @@ def test_list_sessions_sees_second_connection(mariadb, cfg):
         with other.cursor() as cur:
             cur.execute('SELECT CONNECTION_ID()')
             other_id = cur.fetchone()[0]
-        with my.connect(cfg) as conn:
-            rows = my.list_sessions(conn, cfg.user)
+        with mysql_server.connect(cfg) as conn:
+            rows = mysql_server.list_sessions(conn, cfg.user)
             assert other_id in [r['id'] for r in rows]
             with conn.cursor() as cur:
                 cur.execute('SELECT CONNECTION_ID()')
@@ -364,9 +366,9 @@ def test_list_sessions_sees_second_connection(mariadb, cfg):
             assert own not in [r['id'] for r in rows]
             mine = [r for r in rows if r['id'] == other_id][0]
             assert mine['client'] == '127.0.0.1' and mine['host'].startswith('127.0.0.1:')
-            assert other_id in [r['id'] for r in my.list_sessions(conn, cfg.user, client_host='127.0.0.1')]
-            assert my.list_sessions(conn, cfg.user, client_host='127.0.0.9') == []
-            assert my.list_sessions(conn, 'nobody') == []
+            assert other_id in [r['id'] for r in mysql_server.list_sessions(conn, cfg.user, client_host='127.0.0.1')]
+            assert mysql_server.list_sessions(conn, cfg.user, client_host='127.0.0.9') == []
+            assert mysql_server.list_sessions(conn, 'nobody') == []
     finally:
         other.close()
 

@@ -15,7 +15,7 @@ import stat
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text, kms_identity
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import user_name
-from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import backend_summary
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import backend_summary
 
 DEFAULT_PORT = 9999
 KEY_VARS = ('LKR_MASTER_KEY_FILE', 'LKR_MASTER_KEY_ENV', 'AWS_REGION', 'LKR_AWS_CMK', 'LKR_AWS_CMK_EC')
