@@ -187,9 +187,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
-    DEFAULT_EXCLUDES, BackendBackup, BackupError, HomeBackup, is_enospc,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.backend import BackendBackup
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.errors import BackupError, is_enospc
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.home import DEFAULT_EXCLUDES, HomeBackup
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import read_looker_db
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
 

@@ -156,9 +156,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
-    BackendRestore, BackupError, HomeRestore,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.backend import BackendRestore
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.errors import BackupError
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.home import HomeRestore
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import read_looker_db
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
 

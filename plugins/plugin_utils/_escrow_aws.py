@@ -151,7 +151,7 @@ class SecretsManagerEscrow:
             'SecretString': key_text,
             'Description': 'Looker Customer Master Key escrowed by lookerops.encryption (%s). Losing it loses the instance.' % kcv(raw),
             'Tags': aws_common.aws_tags(dict({aws_common.TAG_MANAGED: aws_common.TAG_MANAGED_VALUE, TAG_KCV: kcv(raw)},
-                                       **({aws_common.TAG_CLUSTER: self.cluster} if self.cluster else {}))),
+                                             **({aws_common.TAG_CLUSTER: self.cluster} if self.cluster else {}))),
         }
         if self.kms_key_id:
             kwargs['KmsKeyId'] = self.kms_key_id

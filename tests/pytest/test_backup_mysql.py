@@ -45,7 +45,9 @@ sys.path.insert(0, _TREE)
 for _name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
     del sys.modules[_name]
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import backend as backup_backend  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import errors as backup_errors  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import home as backup_home  # noqa: E402
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client  # noqa: E402
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import config as mysql_config  # noqa: E402
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import server as mysql_server  # noqa: E402
@@ -89,7 +91,7 @@ def cfg_fixture(mariadb):
     finally:
         conn.close()
     return mysql_config.BackendConfig(host=mariadb.host, port=mariadb.port, user=mariadb.user, password=mariadb.password,
-                            database='looker', connect_timeout=5)
+                                      database='looker', connect_timeout=5)
 
 
 def _copy_cfg(cfg, database):
@@ -163,7 +165,7 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
                    b'\xf0\x9f\x98\x80', b"'2001-02-03 04:05:06'"):
         assert needle in before, needle
     dirs = _private_dirs()
-    res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0, key_check_value='legacy').run()
+    res = backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0, key_check_value='legacy').run()
     assert res['changed'] and res['verified'] and res['path'].endswith('/run1/backend-looker.sql.gz')
     assert stat.S_IMODE(os.stat(res['path']).st_mode) == 0o600
     with open(res['manifest_path'], encoding='utf-8') as handle:
@@ -176,7 +178,7 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
     with gzip.open(res['path'], 'rb') as handle:
         assert cfg.password.encode() not in handle.read()
     assert _private_dirs() == dirs
-    assert not bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()['changed']
+    assert not backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()['changed']
 
     # damage everything a hand-written dumper lost
     conn = mariadb.connect('looker')
@@ -193,7 +195,7 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
     finally:
         conn.close()
     assert mariadb.canonical_dump('looker') != before
-    out = bk.BackendRestore(cfg, res['manifest_path'], None).run()
+    out = backup_backend.BackendRestore(cfg, res['manifest_path'], None).run()
     assert out['backup_path'] == res['path'] and out['objects'] == manifest['objects']
     assert mariadb.canonical_dump('looker') == before
     assert _private_dirs() == dirs
@@ -210,24 +212,24 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
 
 def test_restore_refuses_live_sessions_damage_and_another_database(mariadb, cfg, tmp_path):
     _rich(mariadb, cfg)
-    res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+    res = backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
     other = mariadb.connect_as_user()
     try:
-        with pytest.raises(bk.BackupError, match='other session'):
-            bk.BackendRestore(cfg, res['path'], None).run()
+        with pytest.raises(backup_errors.BackupError, match='other session'):
+            backup_backend.BackendRestore(cfg, res['path'], None).run()
     finally:
         other.close()
     poll(lambda: not _user_sessions(cfg), what='the second session to go away')
-    with pytest.raises(bk.BackupError, match="holds database 'looker'.*'looker_copy'"):
-        bk.BackendRestore(_copy_cfg(cfg, 'looker_copy'), res['path'], None).run()
-    assert bk.BackendRestore(cfg, res['path'], None).run(check_mode=True)['changed']
+    with pytest.raises(backup_errors.BackupError, match="holds database 'looker'.*'looker_copy'"):
+        backup_backend.BackendRestore(_copy_cfg(cfg, 'looker_copy'), res['path'], None).run()
+    assert backup_backend.BackendRestore(cfg, res['path'], None).run(check_mode=True)['changed']
     with open(res['path'], 'r+b') as handle:
         handle.seek(100)
         handle.write(b'garbage!')
-    with pytest.raises(bk.BackupError, match='damaged|does not match'):
-        bk.BackendRestore(cfg, res['path'], None).run()
-    with pytest.raises(bk.BackupError, match='left untouched'):
-        bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+    with pytest.raises(backup_errors.BackupError, match='damaged|does not match'):
+        backup_backend.BackendRestore(cfg, res['path'], None).run()
+    with pytest.raises(backup_errors.BackupError, match='left untouched'):
+        backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
 
 
 def test_client_errors_name_the_cause_and_leave_nothing(mariadb, cfg, tmp_path):
@@ -243,8 +245,8 @@ def test_client_errors_name_the_cause_and_leave_nothing(mariadb, cfg, tmp_path):
     dest = str(tmp_path / 'dest')
     limited = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user='limited', password='limited-pw-1', database='looker')
     # objects defined by another account: refused before anything is written (a restore would need SUPER)
-    with pytest.raises(bk.BackupError, match='defined by another account.*SET_USER_ID'):
-        bk.BackendBackup(limited, dest, 'run1', 0).run(check_mode=True)
+    with pytest.raises(backup_errors.BackupError, match='defined by another account.*SET_USER_ID'):
+        backup_backend.BackendBackup(limited, dest, 'run1', 0).run(check_mode=True)
     # the client's own privilege error, named with its fix
     for no_data in (True, False):
         with pytest.raises(mysql_config.BackendError) as err:
@@ -252,19 +254,19 @@ def test_client_errors_name_the_cause_and_leave_nothing(mariadb, cfg, tmp_path):
         assert 'EVENT privilege' in str(err.value) and 'limited-pw-1' not in str(err.value)
     wrong = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password='wrong', database='looker')
     with pytest.raises(mysql_config.BackendError, match='1045'):
-        bk.BackendBackup(wrong, dest, 'run3', 0).run()
+        backup_backend.BackendBackup(wrong, dest, 'run3', 0).run()
     missing = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database='looker',
-                               tools_dir=str(tmp_path / 'no-such-dir'))
+                                         tools_dir=str(tmp_path / 'no-such-dir'))
     with pytest.raises(mysql_config.BackendError, match='mariadb-client'):
-        bk.BackendBackup(missing, dest, 'run4', 0).run(check_mode=True)
+        backup_backend.BackendBackup(missing, dest, 'run4', 0).run(check_mode=True)
     conn = mariadb.connect('looker')
     try:
         with conn.cursor() as cur:
             cur.execute('CREATE VIEW v_by_root AS SELECT id FROM awk')  # defined by root@localhost
     finally:
         conn.close()
-    with pytest.raises(bk.BackupError, match='view v_by_root by root@localhost.*SET_USER_ID'):
-        bk.BackendBackup(cfg, dest, 'run5', 0).run(check_mode=True)
+    with pytest.raises(backup_errors.BackupError, match='view v_by_root by root@localhost.*SET_USER_ID'):
+        backup_backend.BackendBackup(cfg, dest, 'run5', 0).run(check_mode=True)
     assert _private_dirs() == dirs
     # nothing but empty run directories was left behind
     for dirpath, _dirs, files in os.walk(dest):
@@ -317,7 +319,7 @@ def test_dump_is_consistent_under_concurrent_writes(mariadb, cfg, tmp_path):
     try:
         poll(lambda: committed[0] >= 20 or errors, what='the writer to start')
         at_start = committed[0]
-        res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+        res = backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
         at_end = committed[0]
         poll(lambda: committed[0] >= at_end + 50 or errors, what='writes after the dump')
     finally:
@@ -444,7 +446,7 @@ def test_lk_backup_end_to_end(looker_home, tmp_path):
                             'looker/models-user-1/m.lkml'])
     # the same selection as the procedure's tar command (GNU tar, same excludes, relative names)
     gnu = str(tmp_path / 'gnu.tar.gz')
-    excl = ['--exclude=%s' % e for e in bk.DEFAULT_EXCLUDES] + ['--exclude=looker/cmk.key']
+    excl = ['--exclude=%s' % e for e in backup_home.DEFAULT_EXCLUDES] + ['--exclude=looker/cmk.key']
     subprocess.run(['tar', '-zcf', gnu, '-C', os.path.dirname(looker_home)] + excl + ['looker'], check=True)
     gnu_listing = subprocess.run(['tar', '-tzf', gnu], stdout=subprocess.PIPE, text=True, check=True).stdout.split()
     gnu_names = sorted(n.rstrip('/') for n in gnu_listing)

@@ -37,11 +37,11 @@ import bench_backup  # noqa: E402
 OURS = r'''
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import backend as backup_backend
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import config as mysql_config
 cfg = mysql_config.BackendConfig(**json.loads(sys.argv[2]))
-res = bk.BackendBackup(cfg, sys.argv[3], 'bench', 0).run()
+res = backup_backend.BackendBackup(cfg, sys.argv[3], 'bench', 0).run()
 assert res['verified']
 print(res['size'])
 '''

@@ -48,7 +48,7 @@ def test_explicit_options_override_file(tmp_path):
     path = tmp_path / 'creds.yml'
     path.write_text(CREDS)
     cfg = mysql_config.BackendConfig.from_params({'creds_file': str(path), 'host': '127.0.0.1', 'port': 3306, 'password': 'x',
-                                        'ssl': False, 'connect_timeout': 3})
+                                                  'ssl': False, 'connect_timeout': 3})
     assert (cfg.host, cfg.port, cfg.user, cfg.password, cfg.ssl, cfg.connect_timeout) == ('127.0.0.1', 3306, 'looker', 'x', False, 3)
     assert cfg.sources == ['creds_file', 'options']
 
@@ -129,7 +129,7 @@ def _fake_tool(directory, name, body, version='mariadb-dump  Ver 10.19 Distrib 1
 
 def _cfg(tools_dir=None, password='pa"ss\\wo rd\n#x'):
     return mysql_config.BackendConfig(host='db1', port=3307, user='looker', password=password, database='looker_db',
-                            tools_dir=tools_dir)
+                                      tools_dir=tools_dir)
 
 
 def test_argument_spec_lists_tools_dir_and_looker_home():

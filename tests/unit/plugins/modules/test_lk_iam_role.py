@@ -72,11 +72,11 @@ def test_drift_is_repaired(capsys, iam, key_arn):
     check = run_module(capsys, key_arn=key_arn, _ansible_check_mode=True)
     assert check['changed'] is True and check['policy_changed'] is True
     assert not aws_iam.policies_equal(iam.get_role_policy(RoleName=ROLE, PolicyName='lookerops-looker-cmk')['PolicyDocument'],
-                                       aws_iam.looker_kms_policy(key_arn))
+                                      aws_iam.looker_kms_policy(key_arn))
     fixed = run_module(capsys, key_arn=key_arn)
     assert fixed['changed'] is True
     assert aws_iam.policies_equal(iam.get_role_policy(RoleName=ROLE, PolicyName='lookerops-looker-cmk')['PolicyDocument'],
-                                   aws_iam.looker_kms_policy(key_arn))
+                                  aws_iam.looker_kms_policy(key_arn))
     assert iam.get_role(RoleName=ROLE)['Role']['AssumeRolePolicyDocument']['Statement'][0]['Principal']['Service'] == 'ec2.amazonaws.com'
 
 
