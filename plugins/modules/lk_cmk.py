@@ -241,12 +241,8 @@ stale_temp_files_removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import (
-    DEFAULT_KEY_PATH,
-    CmkFileBackend,
-    KeyMaterialError,
-)
 from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_options import escrow_argument_spec
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import DEFAULT_KEY_PATH, CmkFileBackend, KeyMaterialError
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_retire import retire_key
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import recover_key
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import LookerNode

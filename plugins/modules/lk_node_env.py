@@ -209,12 +209,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_options import escrow_argument_spec
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import DEFAULT_KEY_PATH, KeyMaterialError
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call, run_file_backend
-from ansible_collections.lookerops.encryption.plugins.module_utils._node_env import (
-    DEFAULT_AWS_CMK_EC,
-    SETTING_MODES,
-    NodeEnvBackend,
-    NodeEnvError,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._node_env import DEFAULT_AWS_CMK_EC, SETTING_MODES, NodeEnvBackend, NodeEnvError
 
 
 def argument_spec():
