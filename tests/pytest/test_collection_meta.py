@@ -99,3 +99,14 @@ def test_the_operator_guide_names_every_setting_and_no_other():
     assert not named - options - record, 'the guide names settings the collection does not have: %s' % sorted(
         named - options - record)
     assert not options - named, 'settings the guide does not name: %s' % sorted(options - named)
+
+
+def test_the_docsite_guides_are_written_from_the_markdown():
+    # docs/docsite/rst/ is what antsibull-docs renders; it is written from docs/*.md by tests/scripts/docsite.py.
+    script = os.path.join(ROOT, 'tests', 'scripts', 'docsite.py')
+    proc = subprocess.run([sys.executable, script, '--check'], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    index = _load('docs', 'docsite', 'extra-docs.yml')
+    refs = sorted(entry['ref'] for section in index['sections'] for entry in section['toctree'])
+    rst = sorted(name[:-4] for name in os.listdir(os.path.join(ROOT, 'docs', 'docsite', 'rst')) if name.endswith('.rst'))
+    assert refs == rst, (refs, rst)

@@ -195,6 +195,9 @@ def test_rollback_of_a_file_to_file_rekey_is_checked_first_then_undone(chain):
     assert {chain.node_key(n) for n in chain.bed.nodes} == {old_text}
     assert {m['kcv'] for m in chain.markers().values()} == {kcv(old_text)}
     assert chain.escrow_kcv() == kcv(old_text)
+    # The rolled back key leaves the nodes as a retired key does: no .replaced-* link of it (its escrow keeps it).
+    for node in chain.bed.nodes:
+        assert glob.glob(os.path.join(node.user_home, '.lookerops', '*.replaced-*')) == [], node.name
     # The pre-rollback backup undoes the rollback: the new key is back in force, key file and escrow included.
     proc = chain.run('rollback', {'lookerops_run_id': _pre_rollback_id(proc), 'lookerops_rollback_discard_changes_since_run': True})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
@@ -202,6 +205,8 @@ def test_rollback_of_a_file_to_file_rekey_is_checked_first_then_undone(chain):
     assert {chain.node_key(n) for n in chain.bed.nodes} == {new_text}
     assert {m['kcv'] for m in chain.markers().values()} == {kcv(new_text)}
     assert chain.escrow_kcv() == kcv(new_text)
+    for node in chain.bed.nodes:
+        assert glob.glob(os.path.join(node.user_home, '.lookerops', '*.replaced-*')) == [], node.name
 
 
 def _replace_key_file(node, text):

@@ -65,3 +65,24 @@ def test_a_failed_rekey_gets_rekey_advice():
     out = render(run)
     assert 'resume (after fixing the cause): ansible-playbook -i <inventory> lookerops.encryption.rekey -e lookerops_run_id=r-2' in out
     assert 'roll back to the old key' in out and 'lookerops.encryption.migrate' not in out
+
+
+def test_a_rekey_that_lost_a_node_before_looker_s_rekey_ran_names_its_phase_and_gives_rekey_advice():
+    """The escrow step records run.rekey before the stop: a node lost in the backup is a failure of the backup phase,
+    and the cluster given back in part runs on the old key, not on a "legacy scheme"."""
+    run = {'run_id': 'r-3', 'job': 'rekey', 'stop': {'window_started': 0}, 'backup': {}, 'rekey': {'old': 'kcv1:aaaaaaaaaaaaaaaa'},
+           'rekey_plan': {'old': 'kcv1:aaaaaaaaaaaaaaaa'},
+           'restore_service': {'restored': True, 'restored_nodes': ['n1'], 'not_restored_nodes': ['n2'], 'window_ended': 9}}
+    out = render(run)
+    assert 'FAILED in phase backup' in out
+    assert 'rekey changed nothing; service restored on n1 but not on n2' in out
+    assert 'the other nodes run on the old key kcv1:aaaaaaaaaaaaaaaa' in out and 'completes the rekey' in out
+    assert 'legacy' not in out and 'migrat' not in out
+    assert 'resume: ansible-playbook -i <inventory> lookerops.encryption.rekey -e lookerops_run_id=r-3' in out
+
+
+def test_a_rekey_whose_looker_task_failed_is_in_the_rekey_phase():
+    run = {'run_id': 'r-4', 'job': 'rekey', 'stop': {'window_started': 0}, 'backup': {},
+           'rekey': {'old': 'kcv1:aaaaaaaaaaaaaaaa', 'new': 'kcv1:bbbbbbbbbbbbbbbb', 'result': {'failed': True, 'task_ran': True}}}
+    out = render(run)
+    assert 'FAILED in phase rekey' in out and 'the rekey may have changed the key' in out

@@ -101,9 +101,9 @@ class Run:  # pylint: disable=too-few-public-methods
             return 'HUNG (no end after %d s, killed)' % RUN_TIMEOUT
         if self.rc == 0:
             return 'completed'
-        if re.search(r'nothing was migrated; service restored on .* but not on ', self.out):
+        if re.search(r'(nothing was migrated|rekey changed nothing); service restored on .* but not on ', self.out):
             return 'service restored in part'
-        if 'nothing was migrated; service restored' in self.out:
+        if 'nothing was migrated; service restored' in self.out or 'rekey changed nothing; service restored' in self.out:
             return 'service restored'
         match = re.search(r'FAILED in phase (\w+)', self.out)
         if match and match.group(1) == 'preflight':
@@ -281,7 +281,8 @@ def named(run, words):
     start = run.out.find('lookerops.encryption FAILED in phase')
     text = run.out[start:] if start >= 0 else (run.out if run.rc == 0 else '')
     remedy = ('run the playbook again', 'resume (after fixing the cause)', 'rollback -e lookerops_run_id=',
-              'One run per cluster at a time', 'lookerops.encryption.migrate -e lookerops_run_id=')
+              'One run per cluster at a time', 'lookerops.encryption.migrate -e lookerops_run_id=',
+              'lookerops.encryption.rekey -e lookerops_run_id=')
     return bool(text) and all(w in text for w in words) and (run.rc == 0 or any(r in text for r in remedy))
 
 
@@ -447,6 +448,50 @@ def rekey_resume_elsewhere(ctx):
         refused and second.rc == 0 and not lost, True
 
 
+def rekey_refused_then_done(setup, undo, words, extra=None):
+    """Migrate; a rekey that must be refused in preflight (``words`` named, nothing changed: the nodes keep the old key,
+    the data stays under it); undo the cause and rekey again with the same run id: it completes, no key lost."""
+    def fault(ctx):
+        pre = ctx.run()
+        if pre.rc != 0:
+            return pre, 'migrate ' + pre.ended(), None, False, False
+        old = _node_key(ctx)
+        run_id = ctx.run_id + '-rk'
+        setup(ctx.bed)
+        refused = ctx.run(playbook='rekey', run_id=run_id, extra=extra)
+        untouched = _node_key(ctx) == old and not ctx.state(ctx.before, True)
+        undo(ctx.bed)
+        done = ctx.run(playbook='rekey', run_id=run_id, extra=extra)
+        ctx.notes.append('rekey after the fix: rc %s' % done.rc)
+        lost = _old_key_kept(ctx, old) if done.rc == 0 else ''
+        if lost:
+            ctx.notes.append(lost)
+        changed = done.rc == 0 and _node_key(ctx) not in (None, old)
+        ok = refused.ended() == 'refused in preflight' and untouched and changed and not lost
+        return refused, '%s -> rekeyed: %s' % (refused.ended(), done.ended()), named(refused, words), ok, True
+    return fault
+
+
+def rekey_mid_run(task, inject, undo, words, ends=('stopped',)):
+    """Migrate; a rekey with a fault injected at a task header must end in one of ``ends``; undo the fault and resume
+    the rekey with the same run id: it completes, the old key lives on only in its escrow."""
+    def fault(ctx):
+        pre = ctx.run()
+        if pre.rc != 0:
+            return pre, 'migrate ' + pre.ended(), None, False, False
+        old = _node_key(ctx)
+        run_id = ctx.run_id + '-rk'
+        first = ctx.run(playbook='rekey', run_id=run_id, at=(task, lambda: inject(ctx.bed)))
+        outcome, ok = resume_after(ctx, first, lambda: undo(ctx.bed), playbook='rekey', run_id=run_id)
+        lost = _old_key_kept(ctx, old) if ok and outcome.endswith('completed') else ''
+        if lost:
+            ctx.notes.append(lost)
+        expected = any(first.ended().startswith(e) for e in ends) and ok and not lost
+        cause = named(first, words) if first.rc != 0 else None
+        return first, outcome, cause, expected, True
+    return fault
+
+
 ACK = {'lookerops_rollback_discard_changes_since_run': True}
 
 
@@ -535,6 +580,11 @@ FAULTS = {
     'rekey-sigkill-in-start': (CLUSTER, rekey_killed_in('Start | Note the phase')),
     'rekey-sigkill-in-retire': (CLUSTER, rekey_killed_in('Rekey | Retire the old key')),
     'rekey-resume-without-next-escrow': (CLUSTER, rekey_resume_elsewhere),
+    'rekey-backup-full-one-node': (CLUSTER, rekey_refused_then_done(lambda b: b.fill_backup_fs(2), lambda b: b.unfill_backup_fs(2),
+                                                                    ['looker2', 'not enough free space'])),
+    'rekey-unreachable-after-stop': (CLUSTER, rekey_mid_run('Backup | Back up the Looker home', lambda b: b.cut_link(3),
+                                                            lambda b: b.restore_link(3), ['looker3', 'resume'],
+                                                            ends=('stopped', 'service restored'))),
     'rollback-stale-run-without-acknowledgement': (CLUSTER, rollback_refused_then_done(
         {}, lambda ctx: None, lambda ctx: None, ['completed at', 'lookerops_rollback_discard_changes_since_run=true'],
         migrated_after=False)),

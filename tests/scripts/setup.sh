@@ -5,6 +5,7 @@
 #   - the pinned test requirements,
 #   - .venv-floor: the oldest ansible-core meta/runtime.yml claims (2.17) on Python 3.11, for the
 #     support-floor step of tests/scripts/test.sh (tests/scripts/floor.sh),
+#   - .venv-docs: antsibull-docs (tests/requirements-docs.txt) for the docsite lint of tests/scripts/lint.sh,
 #   - the stand-in for ansible-test's pip bootstrap script (its download site is unreachable here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -96,6 +97,26 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
+# --- the docsite linter: .venv-docs ----------------------------------------------------------------
+# antsibull-docs imports Sphinx, whose releases for Python 3.12 want an older docutils than the test lock holds:
+# a venv of its own, with the Python of .venv.
+if [ ! -x .venv-docs/bin/python ] || ! .venv-docs/bin/python -c 'import sys' >/dev/null 2>&1; then
+    py=$(.venv/bin/python -c 'import sys; print(sys._base_executable)')
+    say "creating .venv-docs with $py"
+    rm -rf .venv-docs
+    "$py" -m venv .venv-docs
+fi
+stamp=.venv-docs/.lookerops-requirements
+want=$(cat tests/requirements-docs.txt tests/constraints-docs-py3.12.txt | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing antsibull-docs into .venv-docs"
+    .venv-docs/bin/python -m pip install -q --upgrade pip
+    cons=()
+    [ "$(.venv-docs/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "3.12" ] && cons=(-c tests/constraints-docs-py3.12.txt)
+    .venv-docs/bin/python -m pip install -q -r tests/requirements-docs.txt "${cons[@]}"
+    echo "$want" > "$stamp"
+fi
+
 # --- ansible-test pip bootstrap stand-in ---------------------------------------------------------
 # ansible-test downloads get-pip-<version>.py unless ~/.ansible/test/cache/get_pip_<version>.py
 # exists (each ansible-core release pins its own pip version). Ours bootstraps pip with ensurepip
@@ -127,4 +148,4 @@ version_report() {
     version=$("$venv/bin/ansible" --version)
     printf '%s (%s, %s)' "$venv" "$("$venv/bin/python" --version 2>&1)" "${version%%$'\n'*}"
 }
-say "ready: $(version_report .venv); $(version_report .venv-floor)"
+say "ready: $(version_report .venv); $(version_report .venv-floor); .venv-docs ($(.venv-docs/bin/antsibull-docs --version))"

@@ -52,7 +52,7 @@ else
     pytest_select=(-m "not full"); molecule_scenarios="smoke:3"
 fi
 
-step "ansible-lint (production profile)" bash tests/scripts/lint.sh
+step "docsite lint (antsibull-docs) and ansible-lint (production profile)" bash tests/scripts/lint.sh
 step "ansible-test sanity" bash tests/scripts/sanity.sh
 step "ansible-test units" bash tests/scripts/units-ansible-test.sh
 step "pytest" python -m pytest -p no:cacheprovider -q -ra --durations=30 "${pytest_select[@]}" tests/pytest
