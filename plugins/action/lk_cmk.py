@@ -13,7 +13,7 @@ import base64
 import os
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import RECOVERED_KEY_FIELD
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import RECOVERED_KEY_FIELD
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._action_module import KeyActionBase
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (

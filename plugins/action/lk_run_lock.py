@@ -11,7 +11,7 @@ import socket
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import process_started_at
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import process_started_at
 from ansible_collections.lookerops.encryption.plugins.module_utils._run_lock import held_by_live_msg, holder_alive
 
 MODULE = 'lookerops.encryption.lk_run_lock'

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The AWS connection options shared by the collection's AWS modules (plugins/module_utils/_aws.py)."""
+"""The AWS connection options shared by the collection's AWS modules (plugins/module_utils/_aws/)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The MySQL backend option group shared by the modules built on plugins/module_utils/_mysql.py."""
+"""The MySQL backend option group shared by the modules built on plugins/module_utils/_mysql/config.py."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:  # pylint: disable=too-few-public-methods
-    """Documentation of the offline task option group (plugins/module_utils/_looker_migrate.py, OFFLINE_TASK_OPTIONS)."""
+    """Documentation of the offline task option group (plugins/module_utils/_looker/migrate.py, OFFLINE_TASK_OPTIONS)."""
 
     DOCUMENTATION = r'''
 options:

@@ -50,6 +50,14 @@ def _lock_temp(fd):
         pass  # a file system without flock: the write itself still works
 
 
+def path_is_under(path, roots):
+    """True when ``path`` is one of ``roots`` or lies below one of them (paths compared as written: normalise first)."""
+    for root in roots:
+        if path == root or path.startswith(root.rstrip('/') + '/'):
+            return True
+    return False
+
+
 class AtomicFile:
     """Write a file atomically: a temp file created with ``mode`` in the destination directory
     (so no other user can ever read it), written, fsynced, chowned, then renamed over ``dest``.

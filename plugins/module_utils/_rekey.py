@@ -20,8 +20,8 @@ import time
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, is_kcv, kcv_of_text, kms_identity
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import OperationFailed
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import OfflineTask, run_offline_task
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import OfflineTask, run_offline_task
 
 # Looker documents no log line for the start of a rekey: whether it changed anything is judged from its attempts.
 NEVER = re.compile(r'(?!)')

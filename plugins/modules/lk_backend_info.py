@@ -67,11 +67,10 @@ empty:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import read_looker_db
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
-from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
-    BackendConfig, BackendError, backend_argument_spec, backend_info,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.server import backend_info
 
 
 def main():

@@ -183,23 +183,15 @@ free_bytes:
 '''
 
 import socket
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
-    DEFAULT_EXCLUDES, BackendBackup, BackupError, HomeBackup, is_enospc,
-)
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
-from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
-    BackendConfig, BackendError, backend_argument_spec,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.backend import BackendBackup
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.errors import is_enospc
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.home import DEFAULT_EXCLUDES, HomeBackup
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.jobs import job_module, run_job
 
 
-def argument_spec():
-    spec = {
-        'what': {'type': 'str', 'required': True, 'choices': ['home', 'backend']},
-        'looker_home': {'type': 'path', 'default': '/home/looker/looker'},
+def main():
+    module = job_module({
         'dest_dir': {'type': 'path', 'default': '/var/backups/lookerops'},
         'backup_id': {'type': 'str', 'required': True},
         'name': {'type': 'str'},
@@ -207,31 +199,21 @@ def argument_spec():
         'exclude_paths': {'type': 'list', 'elements': 'path', 'default': []},
         'free_space_margin_mb': {'type': 'int', 'default': 64},
         'key_check_value': {'type': 'str', 'no_log': False},
-    }
-    spec.update(backend_argument_spec())
-    return spec
-
-
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('what', 'backend', ('backend',))])
+    })
     params = module.params
     margin = params['free_space_margin_mb'] * 1024 * 1024
-    try:
-        if params['what'] == 'home':
-            job = HomeBackup(params['looker_home'], params['dest_dir'], params['backup_id'],
-                             params['name'] or socket.gethostname(), params['excludes'], params['exclude_paths'], margin)
-        else:
-            cfg = BackendConfig.from_params(params['backend'], read_looker_db=read_looker_db)
-            job = BackendBackup(cfg, params['dest_dir'], params['backup_id'], margin, params['key_check_value'])
-        result = job.run(check_mode=module.check_mode)
-    except (BackupError, BackendError) as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
+
+    def disk_full(exc):
         if is_enospc(exc):
-            module.fail_json(msg='the filesystem of %s filled up while writing the backup (the partial file was removed): '
-                                 'free space there or choose another dest_dir (lookerops_backup_dir)' % params['dest_dir'])
-        module.fail_json(msg='backup failed: %s' % exc, exception=traceback.format_exc())
+            return ('the filesystem of %s filled up while writing the backup (the partial file was removed): '
+                    'free space there or choose another dest_dir (lookerops_backup_dir)' % params['dest_dir'])
+        return None
+    result = run_job(
+        module,
+        lambda: HomeBackup(params['looker_home'], params['dest_dir'], params['backup_id'], params['name'] or socket.gethostname(),
+                           params['excludes'], params['exclude_paths'], margin),
+        lambda cfg: BackendBackup(cfg, params['dest_dir'], params['backup_id'], margin, params['key_check_value']),
+        lambda job: job.run(check_mode=module.check_mode), 'backup', os_error=disk_full)
     if result['changed']:
         result['diff'] = {
             'before': {'path': result['path'], 'state': 'absent'},

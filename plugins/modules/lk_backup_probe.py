@@ -76,7 +76,8 @@ free_bytes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._backup import BackupError, probe_step
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.errors import BackupError
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.space import probe_step
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
 
 

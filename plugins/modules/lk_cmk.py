@@ -241,20 +241,18 @@ stale_temp_files_removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import (
-    DEFAULT_KEY_PATH,
-    CmkFileBackend,
-    KeyMaterialError,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_options import escrow_argument_spec
+from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import DEFAULT_KEY_PATH, CmkFileBackend, KeyMaterialError
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_retire import retire_key
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import recover_key
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import recover_key
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import LookerNode
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call, run_file_backend
 
 
 def argument_spec():
     return dict(
+        escrow_argument_spec(),  # controller side: the action plugin consumes them
         path=dict(type='path', default=DEFAULT_KEY_PATH),
         owner=dict(type='str', default='looker'),
         group=dict(type='str'),
@@ -265,14 +263,6 @@ def argument_spec():
         replace_kcv=dict(type='str', no_log=False),
         looker_home=dict(type='path', default='/home/looker/looker'),
         transport_pad=dict(type='str', no_log=True),
-        # Controller-side options: the action plugin consumes them; listed so that the documentation matches.
-        controller_key_file=dict(type='path'),
-        escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
-        escrow_aws=dict(type='dict'),
-        escrow_path=dict(type='path'),
-        escrow_vault_id=dict(type='str', default='lookerops'),
-        escrow_vault_password_file=dict(type='path', no_log=False),
-        escrow_waiver=dict(type='str'),
         generate=dict(type='bool', default=True),
         deliver=dict(type='bool', default=True),
     )

@@ -166,8 +166,8 @@ instance_profile_arn:
   type: str
 """
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws import aws_module, run_backend
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws_iam import IamRoleBackend
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.common import aws_module, run_backend
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.iam import IamRoleBackend
 
 
 def argument_spec():

@@ -218,8 +218,8 @@ looker_env:
   sample: {"AWS_REGION": "eu-west-1", "LKR_AWS_CMK": "alias/looker-prod-cmk", "LKR_AWS_CMK_EC": "Looker_Encryption_Context"}
 """
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws import aws_module, run_backend
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws_kms import LOOKER_DEFAULT_EC, KmsKeyBackend
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.common import aws_module, run_backend
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.kms import LOOKER_DEFAULT_EC, KmsKeyBackend
 
 
 def argument_spec():

@@ -91,8 +91,8 @@ lines_since:
   type: int
 """
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import log_evidence, run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import log_evidence, run_operation
 
 
 def main():

@@ -135,9 +135,9 @@ pid:
   type: int
 """
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import OFFLINE_TASK_OPTIONS, migrate_encryption, offline_task_kwargs
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import OFFLINE_TASK_OPTIONS, migrate_encryption, offline_task_kwargs
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation
 
 
 def main():

@@ -206,18 +206,15 @@ escrow_verified:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_options import escrow_argument_spec
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import DEFAULT_KEY_PATH, KeyMaterialError
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call, run_file_backend
-from ansible_collections.lookerops.encryption.plugins.module_utils._node_env import (
-    DEFAULT_AWS_CMK_EC,
-    SETTING_MODES,
-    NodeEnvBackend,
-    NodeEnvError,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._node_env import DEFAULT_AWS_CMK_EC, SETTING_MODES, NodeEnvBackend, NodeEnvError
 
 
 def argument_spec():
     return dict(
+        escrow_argument_spec(),  # controller side: the action plugin consumes them
         looker_home=dict(type='path', default='/home/looker/looker'),
         owner=dict(type='str', default='looker'),
         mode=dict(type='str', choices=list(SETTING_MODES), required=True),
@@ -229,14 +226,6 @@ def argument_spec():
         aws_cmk=dict(type='str', no_log=False),
         aws_cmk_ec=dict(type='str', default=DEFAULT_AWS_CMK_EC, no_log=False),
         systemd_dropin=dict(type='path'),
-        # Controller-side options: the action plugin consumes them; listed so that the documentation matches.
-        controller_key_file=dict(type='path'),
-        escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
-        escrow_aws=dict(type='dict'),
-        escrow_path=dict(type='path'),
-        escrow_vault_id=dict(type='str', default='lookerops'),
-        escrow_vault_password_file=dict(type='path', no_log=False),
-        escrow_waiver=dict(type='str'),
     )
 
 

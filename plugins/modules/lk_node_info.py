@@ -239,9 +239,9 @@ key_sources:
 """
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_sources import DEFAULT_SYSTEMD_UNIT, key_sources
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import node_info
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError, OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import node_info
 
 
 def main():

@@ -186,8 +186,8 @@ restored:
       type: bool
 """
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws import aws_module, run_backend
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws_rds import RdsSnapshotBackend, resolve_instance
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.common import aws_module, run_backend
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.rds import RdsSnapshotBackend, resolve_instance
 
 
 def argument_spec():

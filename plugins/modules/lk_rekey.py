@@ -171,9 +171,10 @@ pid:
   type: int
 """
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import OFFLINE_TASK_OPTIONS, offline_task_kwargs
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_options import escrow_argument_spec
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import OFFLINE_TASK_OPTIONS, offline_task_kwargs
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation
 from ansible_collections.lookerops.encryption.plugins.module_utils._rekey import RekeyError, rekey
 
 
@@ -190,14 +191,7 @@ def main():
         run_id={'type': 'str'},
         variable_names={'type': 'dict', 'default': {}},
         **OFFLINE_TASK_OPTIONS,
-        # Controller-side options: the action plugin consumes them; listed so that the documentation matches.
-        controller_key_file={'type': 'path'},
-        escrow={'type': 'str', 'choices': ['vault', 'aws_secretsmanager', 'none'], 'default': 'vault'},
-        escrow_aws={'type': 'dict'},
-        escrow_path={'type': 'path'},
-        escrow_vault_id={'type': 'str', 'default': 'lookerops'},
-        escrow_vault_password_file={'type': 'path', 'no_log': False},
-        escrow_waiver={'type': 'str'},
+        **escrow_argument_spec(),  # controller side: the action plugin consumes them
     ), required_if=[('new_key_source', 'aws_kms', ('aws_region', 'aws_cmk'))])
     params = module.params
     if params['new_key_source'] == 'local' and not params['key']:

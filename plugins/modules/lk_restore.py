@@ -152,49 +152,26 @@ key_check_value:
   type: str
 '''
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.lookerops.encryption.plugins.module_utils._backup import (
-    BackendRestore, BackupError, HomeRestore,
-)
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import read_looker_db
-from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
-    BackendConfig, BackendError, backend_argument_spec,
-)
-
-
-def argument_spec():
-    spec = {
-        'what': {'type': 'str', 'required': True, 'choices': ['home', 'backend']},
-        'backup_path': {'type': 'path', 'required': True},
-        'looker_home': {'type': 'path', 'default': '/home/looker/looker'},
-        'verify_only': {'type': 'bool', 'default': False},
-        'keep_replaced': {'type': 'bool', 'default': True},
-    }
-    spec.update(backend_argument_spec())
-    return spec
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.backend import BackendRestore
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.home import HomeRestore
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.jobs import job_module, run_job
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[('what', 'backend', ('backend',))])
+    module = job_module({
+        'backup_path': {'type': 'path', 'required': True},
+        'verify_only': {'type': 'bool', 'default': False},
+        'keep_replaced': {'type': 'bool', 'default': True},
+    })
     params = module.params
     if not params['keep_replaced']:
         module.fail_json(msg='keep_replaced=false is not supported: a restore never deletes what it replaces. Remove the '
                              '.pre-restore- directory yourself once you no longer need it.')
-    try:
-        if params['what'] == 'home':
-            job = HomeRestore(params['backup_path'], params['looker_home'])
-        else:
-            cfg = BackendConfig.from_params(params['backend'], read_looker_db=read_looker_db)
-            job = BackendRestore(cfg, params['backup_path'], params['looker_home'])
-        result = job.verify() if params['verify_only'] else job.run(check_mode=module.check_mode)
-    except (BackupError, BackendError) as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg='restore failed: %s' % exc, exception=traceback.format_exc())
+    result = run_job(
+        module,
+        lambda: HomeRestore(params['backup_path'], params['looker_home']),
+        lambda cfg: BackendRestore(cfg, params['backup_path'], params['looker_home']),
+        lambda job: job.verify() if params['verify_only'] else job.run(check_mode=module.check_mode), 'restore')
     module.exit_json(**result)
 
 

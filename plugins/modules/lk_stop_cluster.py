@@ -147,16 +147,11 @@ backend_seconds:
 
 import time
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import node_module
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import run_operation, stop_node
-from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import (
-    BackendConfig,
-    BackendError,
-    backend_argument_spec,
-    connect,
-    list_sessions,
-)
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError, OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation, stop_node
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.server import connect, list_sessions
 
 
 def wait_backend_sessions(node, params, timeout, interval=1.0):

@@ -17,6 +17,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import env_fallback
 from ansible.parsing.vault import AnsibleVaultError, VaultLib, is_encrypted
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_options import escrow_argument_spec
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import (
     KeyMaterialError,
@@ -38,16 +39,13 @@ ESCROW_WAIVER_TEXT = 'I have escrowed the CMK myself'
 ESCROW_FILE_MODE = 0o600
 ESCROW_DIR_MODE = 0o700
 
-# Option spec of the controller-side arguments, shared by the lk_cmk and lk_node_env action plugins.
+# Option spec of the controller-side arguments, shared by the lk_cmk, lk_node_env and lk_rekey action plugins: the escrow
+# option group the modules list, with the controller's checks of escrow_aws and the vault password file's fallback.
 SOURCE_ARGSPEC = dict(
+    escrow_argument_spec(),
     key=dict(type='str', no_log=True),
-    controller_key_file=dict(type='path'),
-    escrow=dict(type='str', choices=['vault', 'aws_secretsmanager', 'none'], default='vault'),
     escrow_aws=dict(type='dict', options=ESCROW_AWS_OPTIONS),
-    escrow_path=dict(type='path'),
-    escrow_vault_id=dict(type='str', default=DEFAULT_ESCROW_VAULT_ID),
     escrow_vault_password_file=dict(type='path', no_log=False, fallback=(env_fallback, [ESCROW_VAULT_PASSWORD_ENV])),
-    escrow_waiver=dict(type='str'),
 )
 
 

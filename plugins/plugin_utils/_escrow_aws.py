@@ -5,7 +5,7 @@
 
 An escrow that outlives the controller (an AWX job's home is thrown away after the job): the key
 text is the SecretString of one secret, created once and never overwritten. Client, retries and
-error messages are those of module_utils/_aws.py. The only key text that leaves this file is
+error messages are those of module_utils/_aws/. The only key text that leaves this file is
 the return value of :meth:`SecretsManagerEscrow.read` to its caller; messages name the secret and
 key check values only.
 """
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import common as aws_common
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import errors as aws_errors
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv, validate_key_text
 
 SERVICE = 'secretsmanager'
@@ -48,7 +49,7 @@ ESCROW_AWS_OPTIONS = dict(
     kms_key_id=dict(type='str'),
     endpoint_url=dict(type='str'),
     profile=dict(type='str'),
-    retries=dict(type='int', default=_aws.DEFAULT_RETRIES),
+    retries=dict(type='int', default=aws_common.DEFAULT_RETRIES),
 )
 
 
@@ -75,14 +76,14 @@ def adoption_problem(location, tags, cluster, escrow_kcv, node_kcvs):
     """
     if not cluster:
         return None
-    owner = (tags or {}).get(_aws.TAG_CLUSTER)
+    owner = (tags or {}).get(aws_common.TAG_CLUSTER)
     if owner == cluster or escrow_kcv in set(node_kcvs or ()):
         return None
     return ('The CMK escrow %s already holds a key (%s) that was escrowed for %s, and no node of this cluster (%s) uses it: '
             'this cluster would adopt another cluster\'s key. Give this cluster its own secret (lookerops_cmk_escrow_aws_secret, '
             'or leave it empty for lookerops/%s/cmk), or, if that key really is this cluster\'s, tag the secret %s=%s. '
             'Nothing was sent to any node.'
-            % (location, escrow_kcv, ('cluster %s' % owner) if owner else 'no named cluster', cluster, cluster, _aws.TAG_CLUSTER, cluster))
+            % (location, escrow_kcv, ('cluster %s' % owner) if owner else 'no named cluster', cluster, cluster, aws_common.TAG_CLUSTER, cluster))
 
 
 class SecretsManagerEscrow:
@@ -93,15 +94,15 @@ class SecretsManagerEscrow:
         self.cluster = options.get('cluster') or None
         self.node_kcvs = [k for k in options.get('node_kcvs') or [] if k]
         self.secret_id = secret_name(options.get('secret_id'), self.cluster)
-        if not _aws.HAS_BOTO3:
+        if not aws_common.HAS_BOTO3:
             raise EscrowError('escrow=aws_secretsmanager needs boto3 and botocore on the controller (in AWX: in the execution '
                               'environment, see meta/execution-environment.yml).')
         self.kms_key_id = options.get('kms_key_id') or None
-        self.connection = _aws.AwsConnection({
+        self.connection = aws_common.AwsConnection({
             'region': options.get('region') or None,
             'endpoint_url': options.get('endpoint_url') or None,
             'profile': options.get('profile') or None,
-            'retries': options.get('retries', _aws.DEFAULT_RETRIES),
+            'retries': options.get('retries', aws_common.DEFAULT_RETRIES),
         })
 
     @property
@@ -109,14 +110,14 @@ class SecretsManagerEscrow:
         """Where the escrow is, for messages and results (no key material)."""
         try:
             region = self.connection.region
-        except _aws.AwsError:
+        except aws_errors.AwsError:
             region = None
         return 'aws-secretsmanager:%s:%s' % (region or '(no region)', self.secret_id)
 
     def _call(self, operation, **kwargs):
         try:
             return self.connection.call(SERVICE, operation, absent_codes=ABSENT_CODES, **kwargs)
-        except _aws.AwsError as exc:
+        except aws_errors.AwsError as exc:
             if exc.code == 'InvalidRequestException' and 'delet' in str(exc).lower():
                 raise EscrowError('The CMK escrow %s cannot be used: %s; nothing was sent to any node.'
                                   % (self.location, REMEDY_DELETED)) from None
@@ -137,7 +138,7 @@ class SecretsManagerEscrow:
                               % (self.location, exc)) from None
         if self.cluster:
             described = self._call('DescribeSecret', SecretId=self.secret_id) or {}
-            problem = adoption_problem(self.location, _aws.tags_dict(described.get('Tags') or []), self.cluster, kcv(raw), self.node_kcvs)
+            problem = adoption_problem(self.location, aws_common.tags_dict(described.get('Tags') or []), self.cluster, kcv(raw), self.node_kcvs)
             if problem:
                 raise EscrowError(problem)
         return raw
@@ -149,21 +150,21 @@ class SecretsManagerEscrow:
             'Name': self.secret_id,
             'SecretString': key_text,
             'Description': 'Looker Customer Master Key escrowed by lookerops.encryption (%s). Losing it loses the instance.' % kcv(raw),
-            'Tags': _aws.aws_tags(dict({_aws.TAG_MANAGED: _aws.TAG_MANAGED_VALUE, TAG_KCV: kcv(raw)},
-                                       **({_aws.TAG_CLUSTER: self.cluster} if self.cluster else {}))),
+            'Tags': aws_common.aws_tags(dict({aws_common.TAG_MANAGED: aws_common.TAG_MANAGED_VALUE, TAG_KCV: kcv(raw)},
+                                             **({aws_common.TAG_CLUSTER: self.cluster} if self.cluster else {}))),
         }
         if self.kms_key_id:
             kwargs['KmsKeyId'] = self.kms_key_id
         try:
             self.connection.call(SERVICE, 'CreateSecret', **kwargs)
-        except _aws.AwsError as exc:
+        except aws_errors.AwsError as exc:
             if exc.code != 'ResourceExistsException':
                 raise EscrowError('The CMK escrow %s could not be written: %s Nothing was sent to any node.' % (self.location, exc)) from None
             return
         try:
             self.connection.call(SERVICE, 'PutResourcePolicy', SecretId=self.secret_id, ResourcePolicy=json.dumps(RESOURCE_POLICY),
                                  BlockPublicPolicy=True)
-        except _aws.AwsError as exc:
+        except aws_errors.AwsError as exc:
             raise EscrowError('The CMK escrow %s was created, but its resource policy (which keeps it from being overwritten or deleted) '
                               'could not be attached: %s Allow secretsmanager:PutResourcePolicy on the secret and run again (the '
                               'escrow is kept and read back). Nothing was sent to any node.' % (self.location, exc)) from None

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from ansible.parsing.vault import VaultSecret
 
-DEFAULT_ESCROW_VAULT_ID = 'lookerops'
+from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_options import DEFAULT_ESCROW_VAULT_ID
+
 ESCROW_VAULT_PASSWORD_ENV = 'LOOKEROPS_ESCROW_VAULT_PASSWORD_FILE'
 _MAX_PASSWORD_BYTES = 65536
 

@@ -21,10 +21,6 @@ import datetime
 from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_files import retired_path
 
 ACK_SETTING = 'lookerops_rollback_discard_changes_since_run'
-# The notes a run's backup directory may hold beside the backups: the key they were taken under, and what a
-# pre-rollback backup is.
-KEY_NOTE = 'rekey.json'
-PRE_ROLLBACK_NOTE = 'pre-rollback.json'
 PRE_ROLLBACK_PREFIX = 'pre-rollback-'
 
 

@@ -12,8 +12,8 @@ the "Starting migration" line proves nothing: another log path, JSON logging or 
 
 from __future__ import annotations
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_migrate import LIVE_NODES_ERROR
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import KNOWN_ERRORS
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import LIVE_NODES_ERROR
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import KNOWN_ERRORS
 
 # Looker's documented answers that come before it changes anything: the procedure's error list (no such task, the key
 # cannot be found, has the wrong size, or its file the wrong mode; KNOWN_ERRORS) and the live-nodes refusal.

@@ -45,8 +45,12 @@ sys.path.insert(0, _TREE)
 for _name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
     del sys.modules[_name]
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk  # noqa: E402
-from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql as my  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import backend as backup_backend  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import errors as backup_errors  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import home as backup_home  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import config as mysql_config  # noqa: E402
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import server as mysql_server  # noqa: E402
 
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
 NODE_PYTHON = '/usr/bin/python3'
@@ -86,12 +90,12 @@ def cfg_fixture(mariadb):
             cur.execute("GRANT ALL PRIVILEGES ON `looker_copy`.* TO 'looker'@'%'")
     finally:
         conn.close()
-    return my.BackendConfig(host=mariadb.host, port=mariadb.port, user=mariadb.user, password=mariadb.password,
-                            database='looker', connect_timeout=5)
+    return mysql_config.BackendConfig(host=mariadb.host, port=mariadb.port, user=mariadb.user, password=mariadb.password,
+                                      database='looker', connect_timeout=5)
 
 
 def _copy_cfg(cfg, database):
-    return my.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database=database)
+    return mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database=database)
 
 
 AWKWARD = [
@@ -151,7 +155,7 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
     """Server in +05:00: TIMESTAMPs, triggers, routines, events, views on views, generated columns, 4-byte text and
     every byte value come back; a canonical dump before and after is byte-identical."""
     _rich(mariadb, cfg)
-    with my.connect(cfg) as conn:
+    with mysql_server.connect(cfg) as conn:
         with conn.cursor() as cur:
             cur.execute('SELECT @@global.time_zone, @@session.time_zone')
             assert cur.fetchone() == ('+05:00', '+05:00')
@@ -161,7 +165,7 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
                    b'\xf0\x9f\x98\x80', b"'2001-02-03 04:05:06'"):
         assert needle in before, needle
     dirs = _private_dirs()
-    res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0, key_check_value='legacy').run()
+    res = backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0, key_check_value='legacy').run()
     assert res['changed'] and res['verified'] and res['path'].endswith('/run1/backend-looker.sql.gz')
     assert stat.S_IMODE(os.stat(res['path']).st_mode) == 0o600
     with open(res['manifest_path'], encoding='utf-8') as handle:
@@ -174,7 +178,7 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
     with gzip.open(res['path'], 'rb') as handle:
         assert cfg.password.encode() not in handle.read()
     assert _private_dirs() == dirs
-    assert not bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()['changed']
+    assert not backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()['changed']
 
     # damage everything a hand-written dumper lost
     conn = mariadb.connect('looker')
@@ -191,7 +195,7 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
     finally:
         conn.close()
     assert mariadb.canonical_dump('looker') != before
-    out = bk.BackendRestore(cfg, res['manifest_path'], None).run()
+    out = backup_backend.BackendRestore(cfg, res['manifest_path'], None).run()
     assert out['backup_path'] == res['path'] and out['objects'] == manifest['objects']
     assert mariadb.canonical_dump('looker') == before
     assert _private_dirs() == dirs
@@ -208,24 +212,24 @@ def test_backup_and_restore_give_back_the_exact_database(mariadb, cfg, tmp_path)
 
 def test_restore_refuses_live_sessions_damage_and_another_database(mariadb, cfg, tmp_path):
     _rich(mariadb, cfg)
-    res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+    res = backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
     other = mariadb.connect_as_user()
     try:
-        with pytest.raises(bk.BackupError, match='other session'):
-            bk.BackendRestore(cfg, res['path'], None).run()
+        with pytest.raises(backup_errors.BackupError, match='other session'):
+            backup_backend.BackendRestore(cfg, res['path'], None).run()
     finally:
         other.close()
     poll(lambda: not _user_sessions(cfg), what='the second session to go away')
-    with pytest.raises(bk.BackupError, match="holds database 'looker'.*'looker_copy'"):
-        bk.BackendRestore(_copy_cfg(cfg, 'looker_copy'), res['path'], None).run()
-    assert bk.BackendRestore(cfg, res['path'], None).run(check_mode=True)['changed']
+    with pytest.raises(backup_errors.BackupError, match="holds database 'looker'.*'looker_copy'"):
+        backup_backend.BackendRestore(_copy_cfg(cfg, 'looker_copy'), res['path'], None).run()
+    assert backup_backend.BackendRestore(cfg, res['path'], None).run(check_mode=True)['changed']
     with open(res['path'], 'r+b') as handle:
         handle.seek(100)
         handle.write(b'garbage!')
-    with pytest.raises(bk.BackupError, match='damaged|does not match'):
-        bk.BackendRestore(cfg, res['path'], None).run()
-    with pytest.raises(bk.BackupError, match='left untouched'):
-        bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+    with pytest.raises(backup_errors.BackupError, match='damaged|does not match'):
+        backup_backend.BackendRestore(cfg, res['path'], None).run()
+    with pytest.raises(backup_errors.BackupError, match='left untouched'):
+        backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
 
 
 def test_client_errors_name_the_cause_and_leave_nothing(mariadb, cfg, tmp_path):
@@ -239,30 +243,30 @@ def test_client_errors_name_the_cause_and_leave_nothing(mariadb, cfg, tmp_path):
         conn.close()
     dirs = _private_dirs()
     dest = str(tmp_path / 'dest')
-    limited = my.BackendConfig(host=cfg.host, port=cfg.port, user='limited', password='limited-pw-1', database='looker')
+    limited = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user='limited', password='limited-pw-1', database='looker')
     # objects defined by another account: refused before anything is written (a restore would need SUPER)
-    with pytest.raises(bk.BackupError, match='defined by another account.*SET_USER_ID'):
-        bk.BackendBackup(limited, dest, 'run1', 0).run(check_mode=True)
+    with pytest.raises(backup_errors.BackupError, match='defined by another account.*SET_USER_ID'):
+        backup_backend.BackendBackup(limited, dest, 'run1', 0).run(check_mode=True)
     # the client's own privilege error, named with its fix
     for no_data in (True, False):
-        with pytest.raises(my.BackendError) as err:
-            my.run_dump(limited, io.BytesIO(), server_version='10.11-MariaDB', no_data=no_data)
+        with pytest.raises(mysql_config.BackendError) as err:
+            mysql_client.run_dump(limited, io.BytesIO(), server_version='10.11-MariaDB', no_data=no_data)
         assert 'EVENT privilege' in str(err.value) and 'limited-pw-1' not in str(err.value)
-    wrong = my.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password='wrong', database='looker')
-    with pytest.raises(my.BackendError, match='1045'):
-        bk.BackendBackup(wrong, dest, 'run3', 0).run()
-    missing = my.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database='looker',
-                               tools_dir=str(tmp_path / 'no-such-dir'))
-    with pytest.raises(my.BackendError, match='mariadb-client'):
-        bk.BackendBackup(missing, dest, 'run4', 0).run(check_mode=True)
+    wrong = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password='wrong', database='looker')
+    with pytest.raises(mysql_config.BackendError, match='1045'):
+        backup_backend.BackendBackup(wrong, dest, 'run3', 0).run()
+    missing = mysql_config.BackendConfig(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password, database='looker',
+                                         tools_dir=str(tmp_path / 'no-such-dir'))
+    with pytest.raises(mysql_config.BackendError, match='mariadb-client'):
+        backup_backend.BackendBackup(missing, dest, 'run4', 0).run(check_mode=True)
     conn = mariadb.connect('looker')
     try:
         with conn.cursor() as cur:
             cur.execute('CREATE VIEW v_by_root AS SELECT id FROM awk')  # defined by root@localhost
     finally:
         conn.close()
-    with pytest.raises(bk.BackupError, match='view v_by_root by root@localhost.*SET_USER_ID'):
-        bk.BackendBackup(cfg, dest, 'run5', 0).run(check_mode=True)
+    with pytest.raises(backup_errors.BackupError, match='view v_by_root by root@localhost.*SET_USER_ID'):
+        backup_backend.BackendBackup(cfg, dest, 'run5', 0).run(check_mode=True)
     assert _private_dirs() == dirs
     # nothing but empty run directories was left behind
     for dirpath, _dirs, files in os.walk(dest):
@@ -315,7 +319,7 @@ def test_dump_is_consistent_under_concurrent_writes(mariadb, cfg, tmp_path):
     try:
         poll(lambda: committed[0] >= 20 or errors, what='the writer to start')
         at_start = committed[0]
-        res = bk.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
+        res = backup_backend.BackendBackup(cfg, str(tmp_path / 'dest'), 'run1', 0).run()
         at_end = committed[0]
         poll(lambda: committed[0] >= at_end + 50 or errors, what='writes after the dump')
     finally:
@@ -327,7 +331,7 @@ def test_dump_is_consistent_under_concurrent_writes(mariadb, cfg, tmp_path):
     assert at_end > at_start + 10, 'the writer made too little progress during the dump to prove anything'
     copy = _copy_cfg(cfg, 'looker_copy')
     with gzip.open(res['path'], 'rb') as handle:
-        my.run_restore(copy, handle)
+        mysql_client.run_restore(copy, handle)
     conn = mariadb.connect('looker_copy')
     try:
         with conn.cursor() as cur:
@@ -345,8 +349,8 @@ def test_dump_is_consistent_under_concurrent_writes(mariadb, cfg, tmp_path):
 
 
 def _user_sessions(cfg):
-    with my.connect(cfg) as conn:
-        return my.list_sessions(conn, cfg.user)
+    with mysql_server.connect(cfg) as conn:
+        return mysql_server.list_sessions(conn, cfg.user)
 
 
 def test_list_sessions_sees_second_connection(mariadb, cfg):
@@ -355,8 +359,8 @@ def test_list_sessions_sees_second_connection(mariadb, cfg):
         with other.cursor() as cur:
             cur.execute('SELECT CONNECTION_ID()')
             other_id = cur.fetchone()[0]
-        with my.connect(cfg) as conn:
-            rows = my.list_sessions(conn, cfg.user)
+        with mysql_server.connect(cfg) as conn:
+            rows = mysql_server.list_sessions(conn, cfg.user)
             assert other_id in [r['id'] for r in rows]
             with conn.cursor() as cur:
                 cur.execute('SELECT CONNECTION_ID()')
@@ -364,9 +368,9 @@ def test_list_sessions_sees_second_connection(mariadb, cfg):
             assert own not in [r['id'] for r in rows]
             mine = [r for r in rows if r['id'] == other_id][0]
             assert mine['client'] == '127.0.0.1' and mine['host'].startswith('127.0.0.1:')
-            assert other_id in [r['id'] for r in my.list_sessions(conn, cfg.user, client_host='127.0.0.1')]
-            assert my.list_sessions(conn, cfg.user, client_host='127.0.0.9') == []
-            assert my.list_sessions(conn, 'nobody') == []
+            assert other_id in [r['id'] for r in mysql_server.list_sessions(conn, cfg.user, client_host='127.0.0.1')]
+            assert mysql_server.list_sessions(conn, cfg.user, client_host='127.0.0.9') == []
+            assert mysql_server.list_sessions(conn, 'nobody') == []
     finally:
         other.close()
 
@@ -442,7 +446,7 @@ def test_lk_backup_end_to_end(looker_home, tmp_path):
                             'looker/models-user-1/m.lkml'])
     # the same selection as the procedure's tar command (GNU tar, same excludes, relative names)
     gnu = str(tmp_path / 'gnu.tar.gz')
-    excl = ['--exclude=%s' % e for e in bk.DEFAULT_EXCLUDES] + ['--exclude=looker/cmk.key']
+    excl = ['--exclude=%s' % e for e in backup_home.DEFAULT_EXCLUDES] + ['--exclude=looker/cmk.key']
     subprocess.run(['tar', '-zcf', gnu, '-C', os.path.dirname(looker_home)] + excl + ['looker'], check=True)
     gnu_listing = subprocess.run(['tar', '-tzf', gnu], stdout=subprocess.PIPE, text=True, check=True).stdout.split()
     gnu_names = sorted(n.rstrip('/') for n in gnu_listing)

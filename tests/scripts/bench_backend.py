@@ -37,9 +37,11 @@ import bench_backup  # noqa: E402
 OURS = r'''
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk, _mysql as my
-cfg = my.BackendConfig(**json.loads(sys.argv[2]))
-res = bk.BackendBackup(cfg, sys.argv[3], 'bench', 0).run()
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import backend as backup_backend
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import config as mysql_config
+cfg = mysql_config.BackendConfig(**json.loads(sys.argv[2]))
+res = backup_backend.BackendBackup(cfg, sys.argv[3], 'bench', 0).run()
 assert res['verified']
 print(res['size'])
 '''
@@ -108,7 +110,7 @@ def main():
     os.symlink(ROOT, link)
     sys.path.insert(0, tree)
     # pylint: disable-next=import-outside-toplevel
-    from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql as my
+    from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client
     server = MariaDB(os.path.join(work, 'mariadb'), time_zone='+05:00')
     results = []
     try:
@@ -121,7 +123,7 @@ def main():
         with os.fdopen(fd, 'w') as handle:
             handle.write('[client]\nhost=%s\nport=%d\nuser=%s\npassword="%s"\n'
                          % (server.host, server.port, server.user, server.password))
-        dump = my.find_tool('dump').path
+        dump = mysql_client.find_tool('dump').path
         conn = server.connect()
         try:
             with conn.cursor() as cur:
@@ -140,7 +142,7 @@ def main():
             ours_size = os.path.getsize(ours_file)
             ref_file = os.path.join(work, 'ref-%d.sql.gz' % size_mb)
             # the same dump options as ours, so that only the plumbing differs
-            options = ' '.join(my.dump_options(my.find_tool('dump', None, version), version))
+            options = ' '.join(mysql_client.dump_options(mysql_client.find_tool('dump', None, version), version))
             pipeline = ('set -o pipefail; "%s" --defaults-extra-file="%s" %s looker_bench | gzip > "%s"'
                         % (dump, cnf, options, ref_file))
             ref = bench_backup.measure(['bash', '-c', pipeline])

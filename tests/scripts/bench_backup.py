@@ -28,7 +28,7 @@ EXCLUDES = ['.cache', 'log', '.tmp', '.snapshots', 'looker.jar', 'authorized_key
 OURS = r'''
 import sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.lookerops.encryption.plugins.module_utils._backup import HomeBackup, DEFAULT_EXCLUDES
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup.home import HomeBackup, DEFAULT_EXCLUDES
 res = HomeBackup(sys.argv[2], sys.argv[3], 'bench', 'bench', DEFAULT_EXCLUDES, [], 0).run()
 assert res['verified']
 print(res['size'])

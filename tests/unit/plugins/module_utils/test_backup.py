@@ -14,7 +14,10 @@ import tarfile
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import errors as backup_errors
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import home as backup_home
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import manifest as backup_manifest
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import space as backup_space
 
 
 def _make_home(root):
@@ -61,14 +64,14 @@ def _make_home(root):
     (['.db', 'looker.script'], False),
 ])
 def test_is_excluded_default_list(rel, excluded):
-    assert bk.is_excluded(rel, bk.DEFAULT_EXCLUDES) is excluded
+    assert backup_home.is_excluded(rel, backup_home.DEFAULT_EXCLUDES) is excluded
 
 
 def test_is_excluded_wildcards_and_slash_patterns():
-    assert bk.is_excluded(['a', 'b.tmp'], ['*.tmp'])
-    assert not bk.is_excluded(['a', 'b.tmpx'], ['*.tmp'])
-    assert bk.is_excluded(['x', 'models', 'cache'], ['models/cache'])
-    assert not bk.is_excluded(['models', 'x', 'cache'], ['models/cache'])
+    assert backup_home.is_excluded(['a', 'b.tmp'], ['*.tmp'])
+    assert not backup_home.is_excluded(['a', 'b.tmpx'], ['*.tmp'])
+    assert backup_home.is_excluded(['x', 'models', 'cache'], ['models/cache'])
+    assert not backup_home.is_excluded(['models', 'x', 'cache'], ['models/cache'])
 
 
 def _members(path):
@@ -79,7 +82,7 @@ def _members(path):
 def test_home_backup_archive_manifest_and_rerun(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
     dest = str(tmp_path / 'dest')
-    job = bk.HomeBackup(home, dest, 'run-1', 'node1', bk.DEFAULT_EXCLUDES, [os.path.join(home, 'secret')], 0)
+    job = backup_home.HomeBackup(home, dest, 'run-1', 'node1', backup_home.DEFAULT_EXCLUDES, [os.path.join(home, 'secret')], 0)
     res = job.run()
     assert res['changed'] and res['verified']
     assert res['path'] == os.path.join(dest, 'run-1', 'node1-looker-home.tar.gz')
@@ -101,63 +104,63 @@ def test_home_backup_archive_manifest_and_rerun(tmp_path):
     assert manifest['size'] == os.path.getsize(res['path'])
     assert manifest['files'] == 6 == res['files']
     assert manifest['backup_id'] == 'run-1' and manifest['source'] == home
-    assert manifest['excludes'] == bk.DEFAULT_EXCLUDES + ['.deploying']
+    assert manifest['excludes'] == backup_home.DEFAULT_EXCLUDES + ['.deploying']
     assert manifest['total_bytes'] == sum(os.path.getsize(os.path.join(home, n[len('looker/'):]))
                                           for n, m in _members(res['path']).items() if m.isreg())
     mtime = os.stat(res['path']).st_mtime_ns
-    again = bk.HomeBackup(home, dest, 'run-1', 'node1', bk.DEFAULT_EXCLUDES, [os.path.join(home, 'secret')], 0).run()
+    again = backup_home.HomeBackup(home, dest, 'run-1', 'node1', backup_home.DEFAULT_EXCLUDES, [os.path.join(home, 'secret')], 0).run()
     assert not again['changed'] and again['verified'] and again['sha256'] == res['sha256']
     assert os.stat(res['path']).st_mtime_ns == mtime
 
 
 def test_verify_fails_on_corrupted_archive_and_rerun_refuses_to_overwrite(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
-    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', bk.DEFAULT_EXCLUDES, [], 0).run()
+    res = backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run()
     with open(res['path'], 'r+b') as handle:
         handle.seek(res['size'] // 2)
         byte = handle.read(1)
         handle.seek(res['size'] // 2)
         handle.write(bytes([byte[0] ^ 0xFF]))
-    manifest = bk.read_manifest(res['manifest_path'])
-    with pytest.raises(bk.BackupError, match='damaged|does not match'):
-        bk.verify_home_archive(res['path'], manifest)
+    manifest = backup_manifest.read_manifest(res['manifest_path'])
+    with pytest.raises(backup_errors.BackupError, match='damaged|does not match'):
+        backup_home.verify_home_archive(res['path'], manifest)
     # even without the manifest, the walk over every member catches the gzip CRC / deflate error
-    with pytest.raises(bk.BackupError, match='damaged'):
-        bk.verify_home_archive(res['path'])
+    with pytest.raises(backup_errors.BackupError, match='damaged'):
+        backup_home.verify_home_archive(res['path'])
     corrupted = open(res['path'], 'rb').read()  # pylint: disable=consider-using-with
-    with pytest.raises(bk.BackupError, match='left untouched'):
-        bk.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', bk.DEFAULT_EXCLUDES, [], 0).run()
+    with pytest.raises(backup_errors.BackupError, match='left untouched'):
+        backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run()
     assert open(res['path'], 'rb').read() == corrupted  # pylint: disable=consider-using-with
 
 
 def test_truncated_archive_fails_verification(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
-    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', bk.DEFAULT_EXCLUDES, [], 0).run()
+    res = backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run()
     with open(res['path'], 'r+b') as handle:
         handle.truncate(res['size'] - 10)
-    with pytest.raises(bk.BackupError, match='damaged'):
-        bk.verify_home_archive(res['path'])
+    with pytest.raises(backup_errors.BackupError, match='damaged'):
+        backup_home.verify_home_archive(res['path'])
 
 
 def test_archive_without_manifest_is_refused(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
-    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', bk.DEFAULT_EXCLUDES, [], 0).run()
+    res = backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run()
     os.unlink(res['manifest_path'])
-    with pytest.raises(bk.BackupError, match='did not finish'):
-        bk.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', bk.DEFAULT_EXCLUDES, [], 0).run()
+    with pytest.raises(backup_errors.BackupError, match='did not finish'):
+        backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run()
 
 
 def test_free_space_refusal_creates_nothing(tmp_path, monkeypatch):
     home = _make_home(str(tmp_path / 'src'))
     dest = str(tmp_path / 'dest')
     fake = collections.namedtuple('statvfs', 'f_bavail f_frsize')
-    monkeypatch.setattr(bk.os, 'statvfs', lambda path: fake(10, 4096))
-    job = bk.HomeBackup(home, dest, 'r', 'n', bk.DEFAULT_EXCLUDES, [], 64 * 1024 * 1024)
-    with pytest.raises(bk.BackupError) as err:
+    monkeypatch.setattr(backup_space.os, 'statvfs', lambda path: fake(10, 4096))
+    job = backup_home.HomeBackup(home, dest, 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 64 * 1024 * 1024)
+    with pytest.raises(backup_errors.BackupError) as err:
         job.run()
     msg = str(err.value)
     assert dest + '/r' in msg and '40960 bytes free' in msg and 'lookerops_backup_dir' in msg
-    estimate = bk.estimate_home(home, bk.DEFAULT_EXCLUDES)[0]
+    estimate = backup_home.estimate_home(home, backup_home.DEFAULT_EXCLUDES)[0]
     assert '%d bytes needed' % (estimate + 64 * 1024 * 1024) in msg
     assert not os.path.exists(dest)
 
@@ -165,7 +168,7 @@ def test_free_space_refusal_creates_nothing(tmp_path, monkeypatch):
 def test_check_mode_writes_nothing(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
     dest = str(tmp_path / 'dest')
-    res = bk.HomeBackup(home, dest, 'r', 'n', bk.DEFAULT_EXCLUDES, [], 0).run(check_mode=True)
+    res = backup_home.HomeBackup(home, dest, 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run(check_mode=True)
     assert res['changed'] and not res['verified'] and res['estimate_bytes'] > 5000
     assert not os.path.exists(dest)
 
@@ -174,18 +177,18 @@ def test_estimate_covers_archive_size(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
     with open(os.path.join(home, 'big'), 'wb') as handle:
         handle.write(os.urandom(300000))
-    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', bk.DEFAULT_EXCLUDES, [], 0).run()
+    res = backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run()
     assert res['estimate_bytes'] >= res['size']
 
 
 def test_bad_backup_id():
-    with pytest.raises(bk.BackupError, match='backup_id'):
-        bk.validate_backup_id('../x')
+    with pytest.raises(backup_errors.BackupError, match='backup_id'):
+        backup_manifest.validate_backup_id('../x')
 
 
 def test_restore_home_moves_aside_and_keeps_excluded(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
-    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'n', bk.DEFAULT_EXCLUDES, [os.path.join(home, 'secret')], 0).run()
+    res = backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'n', backup_home.DEFAULT_EXCLUDES, [os.path.join(home, 'secret')], 0).run()
     # change the home after the backup
     with open(os.path.join(home, 'lookerstart.cfg'), 'wb') as handle:
         handle.write(b'changed\n')
@@ -194,7 +197,7 @@ def test_restore_home_moves_aside_and_keeps_excluded(tmp_path):
     with open(os.path.join(home, 'log', 'looker.log'), 'wb') as handle:
         handle.write(b'newer log\n')
     os.unlink(os.path.join(home, 'deploy_keys', 'k'))
-    out = bk.HomeRestore(res['path'], home).run()
+    out = backup_home.HomeRestore(res['path'], home).run()
     assert out['changed']
     aside = out['moved_aside']
     assert aside.startswith(home + '.pre-restore-r1-')
@@ -216,16 +219,16 @@ def test_restore_home_moves_aside_and_keeps_excluded(tmp_path):
 
 def test_restore_refuses_corrupted_backup_and_live_looker(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
-    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'n', bk.DEFAULT_EXCLUDES, [], 0).run()
+    res = backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run()
     with open(os.path.join(home, '.tmp', 'looker.pid'), 'w', encoding='ascii') as handle:
         handle.write('%d\n' % os.getpid())
-    with pytest.raises(bk.BackupError, match='Looker is running'):
-        bk.HomeRestore(res['path'], home).run()
+    with pytest.raises(backup_errors.BackupError, match='Looker is running'):
+        backup_home.HomeRestore(res['path'], home).run()
     os.unlink(os.path.join(home, '.tmp', 'looker.pid'))
     with open(res['path'], 'ab') as handle:
         handle.write(b'x')
-    with pytest.raises(bk.BackupError, match='does not match|damaged'):
-        bk.HomeRestore(res['path'], home).run()
+    with pytest.raises(backup_errors.BackupError, match='does not match|damaged'):
+        backup_home.HomeRestore(res['path'], home).run()
     assert not [p for p in os.listdir(str(tmp_path / 'src')) if 'pre-restore' in p or 'restore-' in p]
 
 
@@ -236,5 +239,5 @@ def test_restore_refuses_member_outside_top(tmp_path):
     with tarfile.open(evil, 'w:gz') as tar:
         tar.add(str(src), arcname='looker/../../etc/x')
     with tarfile.open(evil, 'r:gz') as tar:
-        with pytest.raises(bk.BackupError, match='outside'):
-            bk._safe_members(tar, 'looker')  # pylint: disable=protected-access
+        with pytest.raises(backup_errors.BackupError, match='outside'):
+            backup_home._safe_members(tar, 'looker')  # pylint: disable=protected-access

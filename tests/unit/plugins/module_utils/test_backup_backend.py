@@ -13,7 +13,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import backend as backup_backend
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import errors as backup_errors
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import streams as backup_streams
 
 HEAD = b'/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n'
 TAIL = b'\n-- Dump completed on 2026-01-01 00:00:00\n'
@@ -24,7 +26,7 @@ def test_parallel_gzip_is_one_valid_gzip_file(tmp_path, size, threads):
     data = os.urandom(size // 2) + b'compressible ' * (size // 26)
     path = tmp_path / 'out.gz'
     with open(path, 'wb') as handle:
-        with bk.ParallelGzipWriter(handle, block_size=65536, threads=threads) as gz:
+        with backup_streams.ParallelGzipWriter(handle, block_size=65536, threads=threads) as gz:
             for i in range(0, len(data), 100000):
                 gz.write(data[i:i + 100000])
     assert gz.raw_bytes == len(data)
@@ -37,7 +39,7 @@ def test_parallel_gzip_is_one_valid_gzip_file(tmp_path, size, threads):
 def test_parallel_gzip_abort_writes_no_more(tmp_path):
     buf = io.BytesIO()
     with pytest.raises(RuntimeError):
-        with bk.ParallelGzipWriter(buf, block_size=1024, threads=2) as gz:
+        with backup_streams.ParallelGzipWriter(buf, block_size=1024, threads=2) as gz:
             gz.write(b'x' * 100)
             raise RuntimeError('dump failed')
     assert buf.getvalue() == b''
@@ -45,7 +47,7 @@ def test_parallel_gzip_abort_writes_no_more(tmp_path):
 
 def _dump_file(path, body):
     with open(path, 'wb') as handle:
-        with bk.ParallelGzipWriter(handle, block_size=4096) as gz:
+        with backup_streams.ParallelGzipWriter(handle, block_size=4096) as gz:
             gz.write(body)
 
 
@@ -55,15 +57,15 @@ def test_verify_dump_file_header_trailer_and_manifest(tmp_path):
     _dump_file(path, body)
     with open(path, 'rb') as handle:
         sha = hashlib.sha256(handle.read()).hexdigest()
-    assert bk.verify_dump_file(path, {'sha256': sha, 'uncompressed_size': len(body)})[0] == sha
-    with pytest.raises(bk.BackupError, match='does not match its manifest'):
-        bk.verify_dump_file(path, {'sha256': sha, 'uncompressed_size': len(body) + 1})
+    assert backup_backend.verify_dump_file(path, {'sha256': sha, 'uncompressed_size': len(body)})[0] == sha
+    with pytest.raises(backup_errors.BackupError, match='does not match its manifest'):
+        backup_backend.verify_dump_file(path, {'sha256': sha, 'uncompressed_size': len(body) + 1})
     _dump_file(path, body[:-len(TAIL)])
-    with pytest.raises(bk.BackupError, match='truncated'):
-        bk.verify_dump_file(path)
+    with pytest.raises(backup_errors.BackupError, match='truncated'):
+        backup_backend.verify_dump_file(path)
     _dump_file(path, b'-- something else\n' + TAIL)
-    with pytest.raises(bk.BackupError, match='not a dump written by mysqldump or mariadb-dump'):
-        bk.verify_dump_file(path)
+    with pytest.raises(backup_errors.BackupError, match='not a dump written by mysqldump or mariadb-dump'):
+        backup_backend.verify_dump_file(path)
 
 
 def test_restore_needs_a_backend_manifest(tmp_path):
@@ -74,5 +76,5 @@ def test_restore_needs_a_backend_manifest(tmp_path):
     class Cfg:  # pylint: disable=too-few-public-methods
         database = 'looker'
 
-    with pytest.raises(bk.BackupError, match='not the manifest of a backend dump written by mysqldump'):
-        bk.BackendRestore(Cfg(), str(tmp_path / 'backend-looker.manifest.json'), None).run()
+    with pytest.raises(backup_errors.BackupError, match='not the manifest of a backend dump written by mysqldump'):
+        backup_backend.BackendRestore(Cfg(), str(tmp_path / 'backend-looker.manifest.json'), None).run()

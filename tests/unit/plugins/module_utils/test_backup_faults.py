@@ -10,7 +10,9 @@ import os
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import errors as backup_errors
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import home as backup_home
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import space as backup_space
 from ansible_collections.lookerops.encryption.plugins.module_utils import _files
 
 
@@ -56,9 +58,9 @@ def test_disk_full_during_the_home_backup_says_what_is_left(tmp_path, monkeypatc
         with _files.AtomicFile(dest_path) as handle:
             handle.file = _FullDisk(handle.file)
             handle.file.write(b'data')
-    monkeypatch.setattr(bk, 'write_home_archive', full)
-    job = bk.HomeBackup(str(home), str(dest), 'run1', 'node1', [], margin_bytes=0)
-    with pytest.raises(bk.BackupError) as excinfo:
+    monkeypatch.setattr(backup_home, 'write_home_archive', full)
+    job = backup_home.HomeBackup(str(home), str(dest), 'run1', 'node1', [], margin_bytes=0)
+    with pytest.raises(backup_errors.BackupError) as excinfo:
         job.run()
     message = str(excinfo.value)
     assert 'filled up while writing the backup' in message and 'the partial file was removed' in message
@@ -70,7 +72,7 @@ def test_disk_full_message_names_a_partial_file_that_is_left(tmp_path):
     dest = tmp_path / 'node1-looker-home.tar.gz'
     partial = tmp_path / '.node1-looker-home.tar.gz.abc123.tmp'
     partial.write_bytes(b'partial')
-    message = bk.disk_full_message(str(tmp_path), str(dest), 100, 200)
+    message = backup_space.disk_full_message(str(tmp_path), str(dest), 100, 200)
     assert 'a partial file is left' in message and str(partial) in message
 
 
@@ -79,11 +81,11 @@ def test_probe_finds_the_nodes_sharing_a_filesystem(tmp_path):
     shared.mkdir()
     own.mkdir()
     for name, directory in (('n1', shared), ('n2', shared), ('n3', own)):
-        bk.probe_step(str(directory / 'backups'), 'run1', name, 'mark')
-    assert bk.probe_step(str(shared / 'backups'), 'run1', 'n1', 'list')['seen'] == ['n1', 'n2']
-    assert bk.probe_step(str(own / 'backups'), 'run1', 'n3', 'list')['seen'] == ['n3']
+        backup_space.probe_step(str(directory / 'backups'), 'run1', name, 'mark')
+    assert backup_space.probe_step(str(shared / 'backups'), 'run1', 'n1', 'list')['seen'] == ['n1', 'n2']
+    assert backup_space.probe_step(str(own / 'backups'), 'run1', 'n3', 'list')['seen'] == ['n3']
     for name, directory in (('n1', shared), ('n2', shared), ('n3', own)):
-        bk.probe_step(str(directory / 'backups'), 'run1', name, 'clear')
+        backup_space.probe_step(str(directory / 'backups'), 'run1', name, 'clear')
     assert os.listdir(shared) == [] and os.listdir(own) == []
-    with pytest.raises(bk.BackupError):
-        bk.probe_step(str(shared), '../x', 'n1', 'mark')
+    with pytest.raises(backup_errors.BackupError):
+        backup_space.probe_step(str(shared), '../x', 'n1', 'mark')

@@ -17,7 +17,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import home as backup_home
 from ansible_collections.lookerops.encryption.plugins.module_utils import _files
 from ansible_collections.lookerops.encryption.plugins.module_utils import _key_material as km
 from ansible_collections.lookerops.encryption.plugins.module_utils import _node_env as ne
@@ -126,7 +126,7 @@ def test_home_backup_never_takes_a_temp_file(tmp_path):
     nested = interrupted_write(os.path.join(home, 'keys', 'cmk.key'), KEY.encode())
     # Not the pattern: a Looker file that merely ends in .tmp is backed up as before.
     write(os.path.join(home, 'models', 'draft.tmp'), b'draft')
-    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'n1', [], [], 0).run()
+    res = backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'n1', [], [], 0).run()
     assert sorted(res['temp_files_left_out']) == sorted([stale, nested])
     with tarfile.open(res['path'], 'r:gz') as tar:
         names = tar.getnames()
@@ -134,7 +134,7 @@ def test_home_backup_never_takes_a_temp_file(tmp_path):
     assert 'looker/models/draft.tmp' in names and 'looker/lookerstart.cfg' in names
     assert not any(os.path.basename(n).endswith('.tmp') and n != 'looker/models/draft.tmp' for n in names), names
     assert KEY.encode() not in data
-    estimate, entries, _bytes = bk.estimate_home(home, [], [])
+    estimate, entries, _bytes = backup_home.estimate_home(home, [], [])
     assert entries == len(names)
 
 
@@ -145,7 +145,7 @@ def _backed_up_home(tmp_path, cfg):
     home = str(tmp_path / 'looker')
     write(os.path.join(home, 'lookerstart.cfg'), b'LOOKERARGS="--no-ssl"\n')
     write(os.path.join(home, 'looker.jar'), b'jar')
-    res = bk.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'n', bk.DEFAULT_EXCLUDES, [], 0).run()
+    res = backup_home.HomeBackup(home, str(tmp_path / 'dest'), 'r1', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run()
     write(os.path.join(home, 'lookerstart.cfg'), cfg.encode())
     return home, res['path']
 
@@ -156,8 +156,8 @@ def test_pre_restore_copy_loses_the_key_env_block(tmp_path):
     home, archive = _backed_up_home(tmp_path, cfg)
     os.chmod(os.path.join(home, 'lookerstart.cfg'), 0o600)
     stale = interrupted_write(os.path.join(home, 'lookerstart.cfg'), cfg.encode())
-    predicted = bk.HomeRestore(archive, home).run(check_mode=True)['aside_key_material_removed']
-    out = bk.HomeRestore(archive, home).run()
+    predicted = backup_home.HomeRestore(archive, home).run(check_mode=True)['aside_key_material_removed']
+    out = backup_home.HomeRestore(archive, home).run()
     aside = out['moved_aside']
     assert out['aside_key_material_removed'] == predicted == [
         'lookerstart.cfg (managed key settings block, other LKR_MASTER_KEY_ENV lines)', os.path.basename(stale)]
@@ -182,7 +182,7 @@ def test_pre_restore_copy_loses_a_key_file_inside_the_home(tmp_path):
     home, archive = _backed_up_home(tmp_path, cfg)
     write(key_path, (KEY + '\n').encode(), mode=0o400)
     stale = interrupted_write(key_path, KEY.encode())
-    out = bk.HomeRestore(archive, home).run()
+    out = backup_home.HomeRestore(archive, home).run()
     aside = out['moved_aside']
     assert out['aside_key_material_removed'] == [
         'lookerstart.cfg (managed key settings block)', '.keys/cmk.key', '.keys/' + os.path.basename(stale)]
@@ -193,7 +193,7 @@ def test_pre_restore_copy_loses_a_key_file_inside_the_home(tmp_path):
 
 def test_pre_restore_copy_without_key_settings_is_left_alone(tmp_path):
     home, archive = _backed_up_home(tmp_path, 'LOOKERARGS="--changed"\n')
-    out = bk.HomeRestore(archive, home).run()
+    out = backup_home.HomeRestore(archive, home).run()
     assert out['aside_key_material_removed'] == []
     with open(os.path.join(out['moved_aside'], 'lookerstart.cfg'), encoding='utf-8') as handle:
         assert handle.read() == 'LOOKERARGS="--changed"\n'

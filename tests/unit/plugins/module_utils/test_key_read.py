@@ -19,19 +19,19 @@ import time
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_settings as lset
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_user as lu
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import settings as lset
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import user as lu
 
 KEY = base64.b64encode(bytes(range(100, 132))).decode()
 USER = pwd.getpwuid(os.getuid()).pw_name
 # The collection's import root (the directory holding ansible_collections/), for a child Python.
-IMPORT_ROOT = os.path.abspath(os.path.join(os.path.dirname(lset.__file__), *(['..'] * 5)))
+IMPORT_ROOT = os.path.abspath(os.path.join(os.path.dirname(lset.__file__), *(['..'] * 6)))
 
 READER = r'''
 import os, sys
 sys.path.insert(0, %(root)r)
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_settings as lset
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_user as lu
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import settings as lset
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import user as lu
 runner = lu.LookerUser(%(home)r, %(user)r, path='/usr/bin:/bin')
 config = lset.NodeSettings(runner)
 config.settings()

@@ -21,7 +21,7 @@ import types
 import pytest
 
 from ansible_collections.lookerops.encryption.plugins.module_utils import _key_sources as ks
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_node as ln
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import node as ln
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import kcv_of_text, kms_identity
 
 KEY_A = base64.b64encode(bytes(range(32))).decode()

@@ -26,13 +26,13 @@ import zipfile
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_home as lh
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_log as llog
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_migrate as lmig
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_node as ln
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_ops as lops
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_proc as lproc
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_settings as lset
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import home as lh
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import log as llog
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import migrate as lmig
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import node as ln
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import ops as lops
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import proc as lproc
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import settings as lset
 
 FAKE_JAVA = r'''#!%(python)s
 import datetime, hashlib, http.server, json, os, sys, time, urllib.request

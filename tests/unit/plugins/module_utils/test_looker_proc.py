@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
-from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_proc as lproc
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_node import LookerNode
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import home as backup_home
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker import proc as lproc
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import LookerNode
 
 NO_SUCH_PID = 4194305  # above the largest pid_max: never a process
 
@@ -79,7 +79,7 @@ def test_live_process_not_running_looker_is_only_alive_as_any_process(tmp_path):
         assert lproc.pid_alive(proc.pid) is False  # pid reuse: a stale Looker pid file naming another program
         assert lproc.pid_alive(proc.pid, looker_only=False) is True
         _write_pid(str(tmp_path), '%d\n' % proc.pid)
-        assert bk.looker_pid_alive(str(tmp_path)) == proc.pid  # the restore refuses on any live process
+        assert backup_home.looker_pid_alive(str(tmp_path)) == proc.pid  # the restore refuses on any live process
         assert LookerNode(str(tmp_path), 'root').pid_state() == {'pid': proc.pid, 'pid_alive': False, 'stale': True}
     finally:
         proc.kill()
@@ -89,7 +89,7 @@ def test_live_process_not_running_looker_is_only_alive_as_any_process(tmp_path):
 def test_live_looker_process_is_alive_for_both(tmp_path, looker_like):
     assert lproc.pid_alive(looker_like.pid) is True
     _write_pid(str(tmp_path), '%d\n' % looker_like.pid)
-    assert bk.looker_pid_alive(str(tmp_path)) == looker_like.pid
+    assert backup_home.looker_pid_alive(str(tmp_path)) == looker_like.pid
     assert LookerNode(str(tmp_path), 'root').pid_state() == {'pid': looker_like.pid, 'pid_alive': True, 'stale': False}
 
 
@@ -99,7 +99,7 @@ def test_zombie_is_dead_for_both(tmp_path, looker_like):
     assert lproc.pid_alive(looker_like.pid) is False
     assert lproc.pid_alive(looker_like.pid, looker_only=False) is False
     _write_pid(str(tmp_path), '%d\n' % looker_like.pid)
-    assert bk.looker_pid_alive(str(tmp_path)) is None
+    assert backup_home.looker_pid_alive(str(tmp_path)) is None
     assert LookerNode(str(tmp_path), 'root').pid_state() == {'pid': looker_like.pid, 'pid_alive': False, 'stale': True}
 
 

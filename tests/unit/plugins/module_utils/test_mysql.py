@@ -11,7 +11,10 @@ import tempfile
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _mysql as my
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import config as mysql_config
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import flat_yaml as mysql_flat_yaml
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import server as mysql_server
 
 CREDS = '''# Looker backend
 dialect: mysql
@@ -28,54 +31,54 @@ ssl: true
 def test_creds_file_yaml_and_fallback_parser(tmp_path, use_yaml):
     path = tmp_path / 'creds.yml'
     path.write_text(CREDS)
-    cfg = my.BackendConfig.from_params({'creds_file': str(path), 'connect_timeout': 10}, use_yaml=use_yaml)
+    cfg = mysql_config.BackendConfig.from_params({'creds_file': str(path), 'connect_timeout': 10}, use_yaml=use_yaml)
     assert (cfg.host, cfg.port, cfg.user, cfg.password, cfg.database, cfg.ssl) == (
         'db.example.internal', 3307, 'looker', 'p#ss: \'w"rd', 'looker_prod', True)
     assert cfg.sources == ['creds_file']
 
 
 def test_fallback_parser_plain_values_and_comments():
-    data = my.parse_flat_yaml("host: h1 # comment\nport: 3306\npassword: a#b\nssl: false\nquoted: 'it''s'\n")
+    data = mysql_flat_yaml.parse_flat_yaml("host: h1 # comment\nport: 3306\npassword: a#b\nssl: false\nquoted: 'it''s'\n")
     assert data == {'host': 'h1', 'port': 3306, 'password': 'a#b', 'ssl': False, 'quoted': "it's"}
     with pytest.raises(ValueError):
-        my.parse_flat_yaml('a:\n  nested: 1\n')
+        mysql_flat_yaml.parse_flat_yaml('a:\n  nested: 1\n')
 
 
 def test_explicit_options_override_file(tmp_path):
     path = tmp_path / 'creds.yml'
     path.write_text(CREDS)
-    cfg = my.BackendConfig.from_params({'creds_file': str(path), 'host': '127.0.0.1', 'port': 3306, 'password': 'x',
-                                        'ssl': False, 'connect_timeout': 3})
+    cfg = mysql_config.BackendConfig.from_params({'creds_file': str(path), 'host': '127.0.0.1', 'port': 3306, 'password': 'x',
+                                                  'ssl': False, 'connect_timeout': 3})
     assert (cfg.host, cfg.port, cfg.user, cfg.password, cfg.ssl, cfg.connect_timeout) == ('127.0.0.1', 3306, 'looker', 'x', False, 3)
     assert cfg.sources == ['creds_file', 'options']
 
 
 def test_looker_db_format_and_defaults():
-    cfg = my.BackendConfig.from_params({'looker_db': 'dialect=mysql&host=h&username=u&password=p%26q&database=d&port=3310'})
+    cfg = mysql_config.BackendConfig.from_params({'looker_db': 'dialect=mysql&host=h&username=u&password=p%26q&database=d&port=3310'})
     assert (cfg.host, cfg.port, cfg.user, cfg.password, cfg.database) == ('h', 3310, 'u', 'p&q', 'd')
-    cfg = my.BackendConfig.from_params({'host': 'h', 'user': 'u'})
+    cfg = mysql_config.BackendConfig.from_params({'host': 'h', 'user': 'u'})
     assert (cfg.port, cfg.database, cfg.ssl, cfg.connect_timeout) == (3306, 'looker', False, 10)
 
 
 def test_wrong_dialect_and_incomplete():
-    with pytest.raises(my.BackendError, match='dialect'):
-        my.BackendConfig.from_params({'looker_db': 'dialect=hsqldb&host=h'})
-    with pytest.raises(my.BackendError, match='no host'):
-        my.BackendConfig.from_params({'user': 'u'})
+    with pytest.raises(mysql_config.BackendError, match='dialect'):
+        mysql_config.BackendConfig.from_params({'looker_db': 'dialect=hsqldb&host=h'})
+    with pytest.raises(mysql_config.BackendError, match='no host'):
+        mysql_config.BackendConfig.from_params({'user': 'u'})
 
 
 def test_bad_creds_file_message_has_no_secret(tmp_path):
     path = tmp_path / 'creds.yml'
     path.write_text('password: "s3cr3t-unterminated\nhost: [\n')
-    with pytest.raises(my.BackendError) as err:
-        my.BackendConfig.from_params({'creds_file': str(path)})
+    with pytest.raises(mysql_config.BackendError) as err:
+        mysql_config.BackendConfig.from_params({'creds_file': str(path)})
     assert 's3cr3t' not in str(err.value) and str(path) in str(err.value)
-    with pytest.raises(my.BackendError, match='cannot read'):
-        my.BackendConfig.from_params({'creds_file': str(tmp_path / 'missing.yml')})
+    with pytest.raises(mysql_config.BackendError, match='cannot read'):
+        mysql_config.BackendConfig.from_params({'creds_file': str(tmp_path / 'missing.yml')})
 
 
 def test_argument_spec_shape():
-    spec = my.backend_argument_spec()
+    spec = mysql_config.backend_argument_spec()
     opts = spec['backend']['options']
     assert spec['backend']['type'] == 'dict'
     assert opts['password']['no_log'] and opts['looker_db']['no_log']
@@ -90,30 +93,30 @@ class _FakeError(Exception):
 
 @pytest.mark.parametrize('code, hint', [(1045, 'user/password'), (2003, 'host/port'), (1049, 'database'), (9999, 'server log')])
 def test_describe_error_names_endpoint_code_and_hides_password(code, hint):
-    cfg = my.BackendConfig(host='db1', port=3307, user='looker', password='hunter2', database='looker')
-    msg = my.describe_error(_FakeError(code, "Access denied (password 'hunter2')"), cfg)
+    cfg = mysql_config.BackendConfig(host='db1', port=3307, user='looker', password='hunter2', database='looker')
+    msg = mysql_server.describe_error(_FakeError(code, "Access denied (password 'hunter2')"), cfg)
     assert 'db1:3307' in msg and "user 'looker'" in msg and str(code) in msg and hint in msg
     assert 'hunter2' not in msg
 
 
 def test_connect_error_is_mapped():
-    cfg = my.BackendConfig(host='127.0.0.1', port=1, user='looker', password='pw', database='looker', connect_timeout=2)
-    with pytest.raises(my.BackendError, match='127.0.0.1:1.*2003'):
-        with my.connect(cfg):
+    cfg = mysql_config.BackendConfig(host='127.0.0.1', port=1, user='looker', password='pw', database='looker', connect_timeout=2)
+    with pytest.raises(mysql_config.BackendError, match='127.0.0.1:1.*2003'):
+        with mysql_server.connect(cfg):
             pass
 
 
 def test_missing_pymysql_message(monkeypatch):
-    monkeypatch.setattr(my, 'HAS_PYMYSQL', False)
-    with pytest.raises(my.BackendError, match='python3-pymysql'):
-        with my.connect(my.BackendConfig(host='h', user='u')):
+    monkeypatch.setattr(mysql_server, 'HAS_PYMYSQL', False)
+    with pytest.raises(mysql_config.BackendError, match='python3-pymysql'):
+        with mysql_server.connect(mysql_config.BackendConfig(host='h', user='u')):
             pass
 
 
 @pytest.mark.parametrize('host, client', [('10.0.0.5:51234', '10.0.0.5'), ('[::1]:3306', '::1'), ('::1:5555', '::1'),
                                           ('localhost', 'localhost')])
 def test_split_host(host, client):
-    assert my._split_host(host) == client  # pylint: disable=protected-access
+    assert mysql_server._split_host(host) == client  # pylint: disable=protected-access
 
 
 def _fake_tool(directory, name, body, version='mariadb-dump  Ver 10.19 Distrib 10.11.6-MariaDB, for debian-linux-gnu'):
@@ -125,49 +128,49 @@ def _fake_tool(directory, name, body, version='mariadb-dump  Ver 10.19 Distrib 1
 
 
 def _cfg(tools_dir=None, password='pa"ss\\wo rd\n#x'):
-    return my.BackendConfig(host='db1', port=3307, user='looker', password=password, database='looker_db',
-                            tools_dir=tools_dir)
+    return mysql_config.BackendConfig(host='db1', port=3307, user='looker', password=password, database='looker_db',
+                                      tools_dir=tools_dir)
 
 
 def test_argument_spec_lists_tools_dir_and_looker_home():
-    opts = my.backend_argument_spec()['backend']['options']
+    opts = mysql_config.backend_argument_spec()['backend']['options']
     assert opts['tools_dir']['type'] == 'path' and opts['looker_home']['type'] == 'path'
     assert opts['looker_user']['default'] == 'looker'
 
 
 def test_option_file_quotes_every_special_character():
-    tool = my.ClientTool('/usr/bin/mariadb-dump', 'mariadb-dump  Ver 10.19 Distrib 10.11.6-MariaDB')
-    text = my.option_file_text(_cfg(), tool)
+    tool = mysql_client.ClientTool('/usr/bin/mariadb-dump', 'mariadb-dump  Ver 10.19 Distrib 10.11.6-MariaDB')
+    text = mysql_client.option_file_text(_cfg(), tool)
     assert text.startswith('[client]\n')
     assert 'password="pa\\"ss\\\\wo rd\\n#x"\n' in text
     assert 'host="db1"' in text and 'port=3307' in text and 'protocol=TCP' in text
-    ssl_cfg = my.BackendConfig(host='h', user='u', ssl=True, ssl_ca='/ca.pem')
-    assert 'ssl-verify-server-cert' in my.option_file_text(ssl_cfg, tool)
-    mysql_tool = my.ClientTool('/usr/bin/mysqldump', 'mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)')
+    ssl_cfg = mysql_config.BackendConfig(host='h', user='u', ssl=True, ssl_ca='/ca.pem')
+    assert 'ssl-verify-server-cert' in mysql_client.option_file_text(ssl_cfg, tool)
+    mysql_tool = mysql_client.ClientTool('/usr/bin/mysqldump', 'mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)')
     assert mysql_tool.flavor == 'mysql' and mysql_tool.version == '8.0.36'
-    assert 'ssl-mode=VERIFY_IDENTITY' in my.option_file_text(ssl_cfg, mysql_tool)
+    assert 'ssl-mode=VERIFY_IDENTITY' in mysql_client.option_file_text(ssl_cfg, mysql_tool)
 
 
 def test_dump_options_per_flavor():
-    maria = my.ClientTool('/usr/bin/mariadb-dump', 'mariadb-dump  Ver 10.19 Distrib 10.11.6-MariaDB')
-    mysql = my.ClientTool('/usr/bin/mysqldump', 'mysqldump  Ver 8.0.36 for Linux on x86_64')
-    for opts in (my.dump_options(maria, '10.11.6-MariaDB'), my.dump_options(mysql, '8.0.36')):
+    maria = mysql_client.ClientTool('/usr/bin/mariadb-dump', 'mariadb-dump  Ver 10.19 Distrib 10.11.6-MariaDB')
+    mysql = mysql_client.ClientTool('/usr/bin/mysqldump', 'mysqldump  Ver 8.0.36 for Linux on x86_64')
+    for opts in (mysql_client.dump_options(maria, '10.11.6-MariaDB'), mysql_client.dump_options(mysql, '8.0.36')):
         for opt in ('--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--tz-utc',
                     '--default-character-set=utf8mb4', '--no-tablespaces'):
             assert opt in opts
-    assert '--set-gtid-purged=OFF' in my.dump_options(mysql, '8.0.36')
-    assert '--column-statistics=0' not in my.dump_options(mysql, '8.0.36')
-    assert '--column-statistics=0' in my.dump_options(mysql, '10.11.6-MariaDB')
-    assert not [o for o in my.dump_options(maria, '10.11.6-MariaDB') if 'gtid' in o or 'column-statistics' in o]
+    assert '--set-gtid-purged=OFF' in mysql_client.dump_options(mysql, '8.0.36')
+    assert '--column-statistics=0' not in mysql_client.dump_options(mysql, '8.0.36')
+    assert '--column-statistics=0' in mysql_client.dump_options(mysql, '10.11.6-MariaDB')
+    assert not [o for o in mysql_client.dump_options(maria, '10.11.6-MariaDB') if 'gtid' in o or 'column-statistics' in o]
 
 
 def test_find_tool_prefers_the_servers_flavor_and_names_the_package(tmp_path):
     _fake_tool(tmp_path, 'mariadb-dump', 'exit 0')
     _fake_tool(tmp_path, 'mysqldump', 'exit 0', version='mysqldump  Ver 8.0.36 for Linux on x86_64')
-    assert my.find_tool('dump', str(tmp_path), '10.11.6-MariaDB').path.endswith('/mariadb-dump')
-    assert my.find_tool('dump', str(tmp_path), '8.0.36').path.endswith('/mysqldump')
-    with pytest.raises(my.BackendError) as err:
-        my.find_tool('client', str(tmp_path / 'missing'))
+    assert mysql_client.find_tool('dump', str(tmp_path), '10.11.6-MariaDB').path.endswith('/mariadb-dump')
+    assert mysql_client.find_tool('dump', str(tmp_path), '8.0.36').path.endswith('/mysqldump')
+    with pytest.raises(mysql_config.BackendError) as err:
+        mysql_client.find_tool('client', str(tmp_path / 'missing'))
     assert 'mariadb-client' in str(err.value) and 'lookerops_backend_tools_dir' in str(err.value)
     assert 'lookerops_backend_backup=none' in str(err.value)
 
@@ -195,7 +198,7 @@ def test_credentials_only_in_a_private_option_file_that_is_removed(tmp_path, own
     cfg = _cfg(str(tmp_path))
     before = _private_dirs()
     out = io.BytesIO()
-    res = my.run_dump(cfg, out, server_version='10.11.6-MariaDB')
+    res = mysql_client.run_dump(cfg, out, server_version='10.11.6-MariaDB')
     assert res.complete() and out.getvalue().startswith(b'-- MariaDB dump')
     text = seen.read_text(encoding='utf-8')
     argv_line, modes = text.splitlines()[0], text.splitlines()[1:3]
@@ -220,8 +223,8 @@ def test_credentials_only_in_a_private_option_file_that_is_removed(tmp_path, own
 def test_failed_or_truncated_dump_is_an_error_and_leaves_nothing(tmp_path, body, match, own_tmp):  # pylint: disable=unused-argument
     _fake_tool(tmp_path, 'mariadb-dump', body)
     before = _private_dirs()
-    with pytest.raises(my.BackendError, match=match) as err:
-        my.run_dump(_cfg(str(tmp_path)), io.BytesIO(), server_version='10.11.6-MariaDB')
+    with pytest.raises(mysql_config.BackendError, match=match) as err:
+        mysql_client.run_dump(_cfg(str(tmp_path)), io.BytesIO(), server_version='10.11.6-MariaDB')
     assert 'pa"ss' not in str(err.value) and 'db1:3307' in str(err.value)
     assert _private_dirs() == before
 
@@ -230,22 +233,22 @@ def test_restore_client_failure_is_mapped(tmp_path):
     body = ('cat > /dev/null; echo "ERROR 1227 (42000) at line 40: Access denied; you need (at least '
             'one of) the SUPER, SET USER privilege(s) for this operation" >&2; exit 1')
     _fake_tool(tmp_path, 'mariadb', body, version='mariadb  Ver 15.1 Distrib 10.11.6-MariaDB')
-    with pytest.raises(my.BackendError, match='SET_USER_ID|SUPER') as err:
-        my.run_restore(_cfg(str(tmp_path)), io.BytesIO(b'-- MariaDB dump\nSELECT 1;\n' * 10000), server_version='10.11.6-MariaDB')
+    with pytest.raises(mysql_config.BackendError, match='SET_USER_ID|SUPER') as err:
+        mysql_client.run_restore(_cfg(str(tmp_path)), io.BytesIO(b'-- MariaDB dump\nSELECT 1;\n' * 10000), server_version='10.11.6-MariaDB')
     assert 'partly restored' in str(err.value)
 
 
 def test_backend_summary_modes(tmp_path):
     path = tmp_path / 'creds.yml'
     path.write_text(CREDS, encoding='utf-8')
-    out = my.backend_summary(creds_file=str(path))
+    out = mysql_config.backend_summary(creds_file=str(path))
     assert out['mode'] == 'mysql_creds_file' and out['host'] == 'db.example.internal' and out['port'] == 3307
     assert out['database'] == 'looker_prod' and out['source'] == str(path) and 'password' not in out
-    out = my.backend_summary(looker_db='dialect=mysql&host=h&username=u&password=secret&database=d2&port=3310')
+    out = mysql_config.backend_summary(looker_db='dialect=mysql&host=h&username=u&password=secret&database=d2&port=3310')
     assert out == {'mode': 'looker_db_env', 'host': 'h', 'port': 3310, 'database': 'd2', 'user': 'u', 'source': 'LOOKER_DB',
                    'error': None, 'ssl': False}
-    assert my.backend_summary()['mode'] == 'internal'
-    bad = my.backend_summary(creds_file=str(tmp_path / 'missing.yml'))
+    assert mysql_config.backend_summary()['mode'] == 'internal'
+    bad = mysql_config.backend_summary(creds_file=str(tmp_path / 'missing.yml'))
     assert bad['mode'] == 'mysql_creds_file' and 'cannot read' in bad['error']
 
 
@@ -256,7 +259,7 @@ def test_looker_home_reads_looker_db_through_the_reader():
         calls.append((home, user))
         return 'dialect=mysql&host=h&username=u&password=p&database=d&port=3306'
 
-    cfg = my.BackendConfig.from_params({'looker_home': '/home/looker/looker', 'looker_user': 'looker'}, read_looker_db=reader)
+    cfg = mysql_config.BackendConfig.from_params({'looker_home': '/home/looker/looker', 'looker_user': 'looker'}, read_looker_db=reader)
     assert (cfg.host, cfg.database, cfg.password) == ('h', 'd', 'p') and calls == [('/home/looker/looker', 'looker')]
-    with pytest.raises(my.BackendError, match='no LOOKER_DB'):
-        my.BackendConfig.from_params({'looker_home': '/x'}, read_looker_db=lambda h, u: None)
+    with pytest.raises(mysql_config.BackendError, match='no LOOKER_DB'):
+        mysql_config.BackendConfig.from_params({'looker_home': '/x'}, read_looker_db=lambda h, u: None)

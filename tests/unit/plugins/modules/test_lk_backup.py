@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _backup as bk
+from ansible_collections.lookerops.encryption.plugins.module_utils._backup import space as backup_space
 from ansible_collections.lookerops.encryption.plugins.modules import lk_backup, lk_restore
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main
 
@@ -48,7 +48,7 @@ def test_backup_home_check_apply_rerun(home, tmp_path, monkeypatch):
 
 def test_backup_free_space_failure(home, tmp_path, monkeypatch):
     fake = collections.namedtuple('statvfs', 'f_bavail f_frsize')
-    monkeypatch.setattr(bk.os, 'statvfs', lambda path: fake(1, 4096))
+    monkeypatch.setattr(backup_space.os, 'statvfs', lambda path: fake(1, 4096))
     res = _run(lk_backup, {'what': 'home', 'looker_home': home, 'dest_dir': str(tmp_path / 'd'), 'backup_id': 'b1'}, monkeypatch)
     assert res['failed'] and 'not enough free space' in res['msg'] and '4096 bytes free' in res['msg']
 

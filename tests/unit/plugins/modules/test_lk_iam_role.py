@@ -11,7 +11,7 @@ import os
 import boto3
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _aws_iam
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import iam as aws_iam
 from ansible_collections.lookerops.encryption.plugins.modules import lk_iam_role
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
@@ -43,7 +43,7 @@ def test_inline_create_idempotent_and_check(capsys, iam, key_arn):
     assert first['changed'] is True and first['role_created'] is True and first['policy_changed'] is True
     assert first['diff']['before']['role_exists'] is False
     document = iam.get_role_policy(RoleName=ROLE, PolicyName='lookerops-looker-cmk')['PolicyDocument']
-    assert _aws_iam.policies_equal(document, _aws_iam.looker_kms_policy(key_arn))
+    assert aws_iam.policies_equal(document, aws_iam.looker_kms_policy(key_arn))
     statements = {s['Sid']: s for s in document['Statement']}
     assert statements['LookerGenerateRandom']['Resource'] == '*' and statements['LookerUseCmk']['Resource'] == key_arn
     assert sorted(statements['LookerUseCmk']['Action']) == ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']
@@ -66,17 +66,17 @@ def test_semantically_equal_policy_is_unchanged(capsys, iam, key_arn):
 
 def test_drift_is_repaired(capsys, iam, key_arn):
     run_module(capsys, key_arn=key_arn)
-    wide = _aws_iam.looker_kms_policy('arn:aws:kms:*:*:key/*')
+    wide = aws_iam.looker_kms_policy('arn:aws:kms:*:*:key/*')
     iam.put_role_policy(RoleName=ROLE, PolicyName='lookerops-looker-cmk', PolicyDocument=json.dumps(wide))
-    iam.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(_aws_iam.trust_policy_for(['ecs-tasks.amazonaws.com'])))
+    iam.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(aws_iam.trust_policy_for(['ecs-tasks.amazonaws.com'])))
     check = run_module(capsys, key_arn=key_arn, _ansible_check_mode=True)
     assert check['changed'] is True and check['policy_changed'] is True
-    assert not _aws_iam.policies_equal(iam.get_role_policy(RoleName=ROLE, PolicyName='lookerops-looker-cmk')['PolicyDocument'],
-                                       _aws_iam.looker_kms_policy(key_arn))
+    assert not aws_iam.policies_equal(iam.get_role_policy(RoleName=ROLE, PolicyName='lookerops-looker-cmk')['PolicyDocument'],
+                                      aws_iam.looker_kms_policy(key_arn))
     fixed = run_module(capsys, key_arn=key_arn)
     assert fixed['changed'] is True
-    assert _aws_iam.policies_equal(iam.get_role_policy(RoleName=ROLE, PolicyName='lookerops-looker-cmk')['PolicyDocument'],
-                                   _aws_iam.looker_kms_policy(key_arn))
+    assert aws_iam.policies_equal(iam.get_role_policy(RoleName=ROLE, PolicyName='lookerops-looker-cmk')['PolicyDocument'],
+                                  aws_iam.looker_kms_policy(key_arn))
     assert iam.get_role(RoleName=ROLE)['Role']['AssumeRolePolicyDocument']['Statement'][0]['Principal']['Service'] == 'ec2.amazonaws.com'
 
 
@@ -97,11 +97,11 @@ def test_managed_policy_and_instance_profile(capsys, iam, key_arn):
     versions = iam.list_policy_versions(PolicyArn=first['policy_arn'])['Versions']
     default = [v for v in versions if v['IsDefaultVersion']][0]
     document = iam.get_policy_version(PolicyArn=first['policy_arn'], VersionId=default['VersionId'])['PolicyVersion']['Document']
-    assert len(versions) <= 5 and _aws_iam.policies_equal(document, _aws_iam.looker_kms_policy(key_arn))
+    assert len(versions) <= 5 and aws_iam.policies_equal(document, aws_iam.looker_kms_policy(key_arn))
 
 
 def test_profile_holding_another_role_refused(capsys, iam, key_arn):
-    iam.create_role(RoleName='someone-else', AssumeRolePolicyDocument=json.dumps(_aws_iam.trust_policy_for(['ec2.amazonaws.com'])))
+    iam.create_role(RoleName='someone-else', AssumeRolePolicyDocument=json.dumps(aws_iam.trust_policy_for(['ec2.amazonaws.com'])))
     iam.create_instance_profile(InstanceProfileName=ROLE)
     iam.add_role_to_instance_profile(InstanceProfileName=ROLE, RoleName='someone-else')
     result = run_module(capsys, key_arn=key_arn, instance_profile=True)
@@ -118,5 +118,5 @@ def test_docs_policy_template_matches_the_code():
     with open(os.path.join(root, 'docs', 'iam-policy.json'), encoding='utf-8') as handle:
         template = handle.read()
     arn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
-    rendered = json.loads(template.replace(_aws_iam.KEY_ARN_PLACEHOLDER, arn))
-    assert rendered == _aws_iam.looker_kms_policy(arn)
+    rendered = json.loads(template.replace(aws_iam.KEY_ARN_PLACEHOLDER, arn))
+    assert rendered == aws_iam.looker_kms_policy(arn)

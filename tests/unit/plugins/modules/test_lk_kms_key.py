@@ -12,7 +12,8 @@ import pytest
 
 from botocore.exceptions import ClientError
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import common as aws_common
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import errors as aws_errors
 from ansible_collections.lookerops.encryption.plugins.modules import lk_kms_key
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
@@ -48,7 +49,7 @@ def test_create_then_unchanged_then_check(capsys, kms):
     assert first['alias'] == ALIAS and first['region'] == 'us-east-1' and first['rotation_enabled'] is False
     assert first['looker_env'] == {'AWS_REGION': 'us-east-1', 'LKR_AWS_CMK': ALIAS, 'LKR_AWS_CMK_EC': 'Looker_Encryption_Context'}
     assert first['diff']['before']['exists'] is False and first['diff']['after']['key_id'] == first['key_id']
-    tags = _aws.tags_dict(kms.list_resource_tags(KeyId=first['key_id'])['Tags'])
+    tags = aws_common.tags_dict(kms.list_resource_tags(KeyId=first['key_id'])['Tags'])
     assert tags == {'lookerops:cluster': 'prod', 'lookerops:alias': ALIAS, 'lookerops:managed-by': 'lookerops.encryption', 'team': 'bi'}
     assert kms.describe_key(KeyId=ALIAS)['KeyMetadata']['KeyId'] == first['key_id']
     second = run_module(capsys, create=True, alias='looker-unit-cmk')
@@ -67,15 +68,15 @@ def test_check_mode_creates_nothing(capsys, kms):
 
 
 def _fail_create_alias(monkeypatch):
-    original = _aws.AwsConnection.call
+    original = aws_common.AwsConnection.call
 
     def call(self, service, operation, remedy=None, absent_codes=(), **kwargs):
         if operation == 'CreateAlias':
             error = ClientError({'Error': {'Code': 'AccessDeniedException', 'Message': 'User: arn:aws:iam::123456789012:user/ops is not '
                                            'authorized to perform: kms:CreateAlias on resource: %s' % ALIAS}}, 'CreateAlias')
-            raise _aws.map_aws_error(error, operation, service)
+            raise aws_errors.map_aws_error(error, operation, service)
         return original(self, service, operation, remedy=remedy, absent_codes=absent_codes, **kwargs)
-    monkeypatch.setattr(_aws.AwsConnection, 'call', call)
+    monkeypatch.setattr(aws_common.AwsConnection, 'call', call)
 
 
 def test_orphan_from_failed_alias_call_is_adopted(capsys, kms, monkeypatch):
@@ -161,7 +162,7 @@ def test_asymmetric_key_refused(capsys, kms):
 
 def test_verify_round_trip(capsys, kms, monkeypatch):
     seen = []
-    original = _aws.AwsConnection.call
+    original = aws_common.AwsConnection.call
 
     def call(self, service, operation, remedy=None, absent_codes=(), **kwargs):
         seen.append((operation, kwargs.get('EncryptionContext'), kwargs.get('NumberOfBytes')))
@@ -169,7 +170,7 @@ def test_verify_round_trip(capsys, kms, monkeypatch):
         if operation == 'Encrypt':
             seen.append(('plaintext', kwargs['Plaintext'], None))
         return answer
-    monkeypatch.setattr(_aws.AwsConnection, 'call', call)
+    monkeypatch.setattr(aws_common.AwsConnection, 'call', call)
     result = run_module(capsys, create=True, verify=True, encryption_context='Acme_Looker')
     assert result['verified'] is True and result['encryption_context'] == {'Looker_Encryption_Context': 'Acme_Looker'}
     assert result['looker_env']['LKR_AWS_CMK_EC'] == 'Acme_Looker'
@@ -181,14 +182,14 @@ def test_verify_round_trip(capsys, kms, monkeypatch):
 
 
 def test_verify_wrong_context_on_decrypt_is_mapped(capsys, kms, monkeypatch):
-    original = _aws.AwsConnection.call
+    original = aws_common.AwsConnection.call
 
     def call(self, service, operation, remedy=None, absent_codes=(), **kwargs):
         if operation == 'Decrypt':
             kwargs['EncryptionContext'] = {'Looker_Encryption_Context': 'not-the-one'}
         return original(self, service, operation, remedy=remedy, absent_codes=absent_codes, **kwargs)
     run_module(capsys, create=True)
-    monkeypatch.setattr(_aws.AwsConnection, 'call', call)
+    monkeypatch.setattr(aws_common.AwsConnection, 'call', call)
     result = run_module(capsys, verify=True)
     assert result['failed'] is True and result['aws_error_code'] == 'InvalidCiphertextException'
     assert result['aws_operation'] == 'Decrypt' and 'LKR_AWS_CMK_EC' in result['msg']
@@ -217,8 +218,8 @@ def test_secrets_are_no_log(capsys, kms):
 
 
 def test_missing_boto3_fails_with_missing_required_lib(capsys, kms, monkeypatch):
-    monkeypatch.setattr(_aws, 'HAS_BOTO3', False)
-    monkeypatch.setattr(_aws, 'BOTO3_IMPORT_ERROR', 'Traceback: ImportError: No module named boto3')
+    monkeypatch.setattr(aws_common, 'HAS_BOTO3', False)
+    monkeypatch.setattr(aws_common, 'BOTO3_IMPORT_ERROR', 'Traceback: ImportError: No module named boto3')
     result = run_module(capsys, create=True)
     assert result['failed'] is True and 'Failed to import the required Python library (boto3 and botocore' in result['msg']
     assert customer_keys(kms) == []

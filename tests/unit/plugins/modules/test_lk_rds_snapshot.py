@@ -8,8 +8,9 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from ansible_collections.lookerops.encryption.plugins.module_utils import _aws
-from ansible_collections.lookerops.encryption.plugins.module_utils import _aws_rds
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import common as aws_common
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import waiters as aws_waiters
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import rds as aws_rds
 from ansible_collections.lookerops.encryption.plugins.modules import lk_rds_snapshot
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main_json
 
@@ -43,7 +44,7 @@ def manual_snapshots(rds):
     ('a--b-', 'lookerops-a-b'),
 ])
 def test_snapshot_id_for(run_id, expected):
-    assert _aws_rds.snapshot_id_for(run_id) == expected
+    assert aws_rds.snapshot_id_for(run_id) == expected
 
 
 def test_check_then_create_then_rerun_adopts(capsys, rds):
@@ -53,8 +54,8 @@ def test_check_then_create_then_rerun_adopts(capsys, rds):
     assert first['changed'] is True and first['created'] is True and first['adopted'] is False
     assert first['snapshot_id'] == SNAPSHOT and first['status'] == 'available' and first['engine'] == 'mysql'
     snap = rds.describe_db_snapshots(DBSnapshotIdentifier=SNAPSHOT)['DBSnapshots'][0]
-    tags = _aws.tags_dict(rds.list_tags_for_resource(ResourceName=snap['DBSnapshotArn'])['TagList'])
-    assert tags[_aws.TAG_RUN_ID] == RUN_ID and first['snapshot_arn'] == snap['DBSnapshotArn']
+    tags = aws_common.tags_dict(rds.list_tags_for_resource(ResourceName=snap['DBSnapshotArn'])['TagList'])
+    assert tags[aws_common.TAG_RUN_ID] == RUN_ID and first['snapshot_arn'] == snap['DBSnapshotArn']
     again = run_module(capsys, db_instance_identifier=INSTANCE)
     assert again['changed'] is False and again['adopted'] is True and again['created'] is False
     assert manual_snapshots(rds) == [SNAPSHOT]
@@ -64,7 +65,7 @@ def test_check_then_create_then_rerun_adopts(capsys, rds):
 
 def test_rerun_finds_snapshot_by_tag(capsys, rds):
     rds.create_db_snapshot(DBSnapshotIdentifier='taken-by-hand', DBInstanceIdentifier=INSTANCE,
-                           Tags=[{'Key': _aws.TAG_RUN_ID, 'Value': RUN_ID}])
+                           Tags=[{'Key': aws_common.TAG_RUN_ID, 'Value': RUN_ID}])
     result = run_module(capsys, db_instance_identifier=INSTANCE)
     assert result['changed'] is False and result['adopted'] is True and result['snapshot_id'] == 'taken-by-hand'
     assert manual_snapshots(rds) == ['taken-by-hand']
@@ -113,7 +114,7 @@ def test_restore_to_new_instance(capsys, rds):
     assert restored['adopted'] is True and restored['created'] is False
     inst = rds.describe_db_instances(DBInstanceIdentifier='looker-restored')['DBInstances'][0]
     assert inst['DBInstanceClass'] == 'db.t3.small' and restored['restored']['arn'] == inst['DBInstanceArn']
-    assert _aws.tags_dict(rds.list_tags_for_resource(ResourceName=inst['DBInstanceArn'])['TagList'])[_aws.TAG_RESTORED_FROM] == SNAPSHOT
+    assert aws_common.tags_dict(rds.list_tags_for_resource(ResourceName=inst['DBInstanceArn'])['TagList'])[aws_common.TAG_RESTORED_FROM] == SNAPSHOT
     again = run_module(capsys, db_instance_identifier=INSTANCE, state='restored', restore_instance_identifier='looker-restored')
     assert again['changed'] is False and again['restored']['adopted'] is True
     assert rds.describe_db_instances(DBInstanceIdentifier=INSTANCE)['DBInstances'][0]['DBInstanceStatus'] == 'available'
@@ -131,7 +132,7 @@ def test_restore_refuses_foreign_existing_instance(capsys, rds):
 def test_failed_snapshot_stops_the_wait(capsys, rds, monkeypatch):
     """moto makes snapshots available at once: pretend RDS says 'creating', then 'failed'."""
     statuses = ['creating', 'failed']
-    original = _aws_rds.RdsSnapshotBackend.rds
+    original = aws_rds.RdsSnapshotBackend.rds
 
     def rds_call(self, operation, absent_codes=(), **kwargs):
         answer = original(self, operation, absent_codes=absent_codes, **kwargs)
@@ -143,8 +144,8 @@ def test_failed_snapshot_stops_the_wait(capsys, rds, monkeypatch):
             answer['DBSnapshots'][0]['Status'] = statuses.pop(0)
         return answer
     sleeps = []
-    monkeypatch.setattr(_aws_rds.RdsSnapshotBackend, 'rds', rds_call)
-    monkeypatch.setattr(_aws.time, 'sleep', sleeps.append)
+    monkeypatch.setattr(aws_rds.RdsSnapshotBackend, 'rds', rds_call)
+    monkeypatch.setattr(aws_waiters.time, 'sleep', sleeps.append)
     result = run_module(capsys, db_instance_identifier=INSTANCE)
     assert result['failed'] is True and result['aws_error_code'] == 'SnapshotFailed' and 'as failed' in result['msg']
     assert sleeps == []
@@ -152,7 +153,7 @@ def test_failed_snapshot_stops_the_wait(capsys, rds, monkeypatch):
 
 def test_creating_snapshot_is_waited_for(capsys, rds, monkeypatch):
     polls = []
-    original = _aws_rds.RdsSnapshotBackend.rds
+    original = aws_rds.RdsSnapshotBackend.rds
 
     def rds_call(self, operation, absent_codes=(), **kwargs):
         answer = original(self, operation, absent_codes=absent_codes, **kwargs)
@@ -164,7 +165,7 @@ def test_creating_snapshot_is_waited_for(capsys, rds, monkeypatch):
                 answer['DBSnapshots'][0]['Status'] = 'creating'
         return answer
     sleeps = []
-    monkeypatch.setattr(_aws_rds.RdsSnapshotBackend, 'rds', rds_call)
-    monkeypatch.setattr(_aws.time, 'sleep', sleeps.append)
+    monkeypatch.setattr(aws_rds.RdsSnapshotBackend, 'rds', rds_call)
+    monkeypatch.setattr(aws_waiters.time, 'sleep', sleeps.append)
     result = run_module(capsys, db_instance_identifier=INSTANCE, wait_timeout=600)
     assert result['status'] == 'available' and result['created'] is True and len(sleeps) == 2 and all(0 < s <= 600 for s in sleeps)

@@ -10,7 +10,7 @@ import os
 
 from ansible_collections.lookerops.encryption.plugins.action.lk_run_lock import controller_holder
 from ansible_collections.lookerops.encryption.plugins.module_utils import _run_lock as rl
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import process_started_at
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import process_started_at
 
 
 def test_the_action_plugin_names_this_controllers_ansible_playbook():

@@ -3,24 +3,24 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal helper of lookerops.encryption: the RDS backend of lk_rds_snapshot (snapshot of the Looker backend instance, restore).
 
-Not a public API. Connection, errors, tags and the bounded waiter come from ``_aws``.
+Not a public API. Connection and tags come from ``common.py``, errors from ``errors.py``, the bounded waiter from ``waiters.py``.
 """
 
 from __future__ import annotations
 
 import re
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws import (
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.common import (
     TAG_MANAGED,
     TAG_MANAGED_VALUE,
     TAG_RESTORED_FROM,
     TAG_RUN_ID,
-    AwsError,
     aws_tags,
     tags_dict,
-    wait_for,
     wall_time_iso,
 )
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.errors import AwsError
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.waiters import wait_for
 
 SNAPSHOT_NOT_FOUND = ('DBSnapshotNotFound', 'DBSnapshotNotFoundFault')
 INSTANCE_NOT_FOUND = ('DBInstanceNotFound', 'DBInstanceNotFoundFault')

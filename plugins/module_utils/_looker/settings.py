@@ -9,13 +9,16 @@ This is not a public API; it may change without notice. Standard library only: i
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import stat
 
+from ansible_collections.lookerops.encryption.plugins.module_utils import _node_env
+from ansible_collections.lookerops.encryption.plugins.module_utils._files import atomic_write, is_atomic_temp_name, path_is_under
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text, kms_identity
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import user_name
-from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import backend_summary
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import user_name
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import backend_summary
 
 DEFAULT_PORT = 9999
 KEY_VARS = ('LKR_MASTER_KEY_FILE', 'LKR_MASTER_KEY_ENV', 'AWS_REGION', 'LKR_AWS_CMK', 'LKR_AWS_CMK_EC')
@@ -268,3 +271,83 @@ class NodeSettings:
         st = self.settings()
         looker_db = None if st['creds_file'] else self.looker_db()
         return backend_summary(creds_file=st['creds_file'], looker_db=looker_db)
+
+
+# -- the key settings of a kept copy of a home -----------------------------------------------------
+
+_KEY_FILE_SETTING = re.compile(r"LKR_MASTER_KEY_FILE='([^']*)'")
+_KEY_ENV_LINE = re.compile(r'(?<![A-Za-z0-9_])LKR_MASTER_KEY_ENV=')
+KEY_ENV_REMOVED = '# LKR_MASTER_KEY_ENV removed by lookerops.encryption (lk_restore): the escrow holds the key\n'
+
+
+def _strip_cfg(cfg_path, check_mode):
+    """Remove the managed key settings block (and any other line setting LKR_MASTER_KEY_ENV) from a lookerstart.cfg.
+    Returns (what was removed or None, key file path the block named or None)."""
+    try:
+        st = os.lstat(cfg_path)
+    except FileNotFoundError:
+        return None, None
+    if not stat.S_ISREG(st.st_mode):
+        return None, None
+    with open(cfg_path, 'rb') as handle:
+        lines = handle.read().decode('utf-8', 'surrogateescape').splitlines(True)
+    key_file = None
+    removed = []
+    try:
+        start, end = _node_env.split_cfg(lines, cfg_path)
+    except _node_env.NodeEnvError:
+        start = end = None  # damaged markers: the key lines below still go
+    if start is not None:
+        match = _KEY_FILE_SETTING.search(''.join(lines[start:end]))
+        key_file = match.group(1) if match else None
+        lines = lines[:start] + lines[end:]
+        removed.append('managed key settings block')
+    kept = []
+    for line in lines:
+        if _KEY_ENV_LINE.search(line) and not line.lstrip().startswith('#'):
+            kept.append(KEY_ENV_REMOVED)
+            if 'other LKR_MASTER_KEY_ENV lines' not in removed:
+                removed.append('other LKR_MASTER_KEY_ENV lines')
+        else:
+            kept.append(line)
+    if not removed:
+        return None, key_file
+    if not check_mode:
+        atomic_write(cfg_path, ''.join(kept).encode('utf-8', 'surrogateescape'), mode=stat.S_IMODE(st.st_mode),
+                     uid=st.st_uid, gid=st.st_gid)
+    return '%s (%s)' % (os.path.basename(cfg_path), ', '.join(removed)), key_file
+
+
+def strip_key_material(copy, original_home, check_mode=False):
+    """A kept copy of a Looker home (``<home>.pre-restore-*``) loses its key settings: the managed block of its
+    lookerstart.cfg, the key file that block names when it lies inside the home, and the temp files interrupted
+    writes of either left. The escrow holds the key. Returns what was (in check mode: would be) removed,
+    relative to ``copy``; never reads a key."""
+    removed = []
+    cfg_path = os.path.join(copy, _node_env.CFG_NAME)
+    what, key_file = _strip_cfg(cfg_path, check_mode)
+    if what:
+        removed.append(what)
+    leftovers = [(copy, _node_env.CFG_NAME)]
+    if key_file and os.path.isabs(key_file) and path_is_under(os.path.normpath(key_file), [original_home]):
+        in_copy = os.path.join(copy, os.path.relpath(os.path.normpath(key_file), original_home))
+        try:
+            if stat.S_ISREG(os.lstat(in_copy).st_mode):
+                if not check_mode:
+                    os.unlink(in_copy)
+                removed.append(os.path.relpath(in_copy, copy))
+        except FileNotFoundError:
+            pass
+        leftovers.append((os.path.dirname(in_copy), os.path.basename(in_copy)))
+    for directory, dest_name in leftovers:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(directory, name)
+            if is_atomic_temp_name(name, dest_name) and stat.S_ISREG(os.lstat(path).st_mode):
+                if not check_mode:
+                    os.unlink(path)
+                removed.append(os.path.relpath(path, copy))
+    return removed

@@ -14,7 +14,7 @@ import re
 import subprocess
 import tempfile
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError
 
 DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin'
 _ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal helper of lookerops.encryption: the IAM backend of lk_iam_role (the role and policy the Looker nodes use the CMK with).
 
-Not a public API. Connection, errors and tags come from ``_aws``.
+Not a public API. Connection and tags come from ``common.py``, errors from ``errors.py``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import re
 
 from urllib.parse import unquote
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws import (
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.common import (
     TAG_MANAGED,
     TAG_MANAGED_VALUE,
-    AwsError,
     aws_tags,
 )
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.errors import AwsError
 
 # The IAM policy the Looker nodes need (docs/iam-policy.json is the same document with ${KEY_ARN}; a unit test keeps them equal).
 KEY_ARN_PLACEHOLDER = '${KEY_ARN}'

@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal helper of lookerops.encryption: one customer-hosted Looker node, put together from its parts, and its options.
 
-A LookerNode is a Looker home (``_looker_home``) with the Looker user who runs its commands (``runner``,
-``_looker_user``), its settings (``config``, ``_looker_settings``), its log (``log``, ``_looker_log``) and its fence
-(``fence``, ``_looker_fence``); its processes come from ``_looker_proc`` and its HTTP answers from ``_looker_http``.
-The operations the modules run are in ``_looker_ops`` and ``_looker_migrate``.
+A LookerNode is a Looker home (``home.py``) with the Looker user who runs its commands (``runner``,
+``user.py``), its settings (``config``, ``settings.py``), its log (``log``, ``log.py``) and its fence
+(``fence``, ``fence.py``); its processes come from ``proc.py`` and its HTTP answers from ``http.py``.
+The operations the modules run are in ``ops.py`` and ``migrate.py``.
 
 This is not a public API; it may change without notice. Standard library only: it runs on the node.
 """
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_fence import Fence, supervisors
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerHome
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_http import probe_alive
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_log import LookerLog
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import pid_state, running_tasks
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_settings import NodeSettings
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import LookerUser
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.fence import Fence, supervisors
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerHome
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.http import probe_alive
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.log import LookerLog
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import pid_state, running_tasks
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.settings import NodeSettings
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.user import LookerUser
 
 
 class LookerNode(LookerHome):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal helper of lookerops.encryption: the KMS backend of lk_kms_key (the Looker CMK in AWS KMS).
 
-Not a public API. Connection, errors and tags come from ``_aws``.
+Not a public API. Connection and tags come from ``common.py``, errors from ``errors.py``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._aws import (
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.common import (
     TAG_ALIAS,
     TAG_CLUSTER,
     TAG_MANAGED,
     TAG_MANAGED_VALUE,
-    AwsError,
     aws_tags,
     tags_dict,
     wall_time_iso,
 )
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws.errors import AwsError
 from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import DEFAULT_KMS_CONTEXT
 
 LOOKER_DEFAULT_EC = DEFAULT_KMS_CONTEXT

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError
 
 FENCE_PREFIX = 'lookerops.encryption run '
 

@@ -15,7 +15,7 @@ import os
 import re
 import time
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError
 
 LOG_TS_RE = re.compile(r'^(\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))? ([+-])(\d{2})(\d{2})(?=\s|$)')
 HEAD_BYTES = 4096

@@ -14,13 +14,13 @@ import shutil
 import subprocess
 import time
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_fence import fence_content
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import LookerNodeError, OperationFailed
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_http import DEFAULT_API_PORT, api_release, control_stop
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_log import parse_since
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_proc import process_started_at, read_pid_file
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_settings import DEFAULT_PORT
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import CapturedOutput
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.fence import fence_content
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError, OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.http import DEFAULT_API_PORT, api_release, control_stop
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.log import parse_since
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import process_started_at, read_pid_file
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.settings import DEFAULT_PORT
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.user import CapturedOutput
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
 
 CANNOT_START_MSG = 'Looker can not start because:'

@@ -15,9 +15,9 @@ import subprocess
 import time
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_home import OperationFailed
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_ops import find_known_error, tail, tasks_msg
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker_user import CapturedOutput
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import OperationFailed
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import find_known_error, tail, tasks_msg
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.user import CapturedOutput
 
 # The options of the modules that run an offline task (documented by the offline_task doc fragment), and the
 # run_offline_task keyword each one feeds.
