@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from ansible_collections.lookerops.encryption.plugins.filter.preflight import FilterModule
-from ansible_collections.lookerops.encryption.plugins.module_utils import _aws_kms, _escrow_files, _key_material, _node_env
+from ansible_collections.lookerops.encryption.plugins.module_utils import _escrow_files, _key_material, _node_env
+from ansible_collections.lookerops.encryption.plugins.module_utils._aws import kms as _aws_kms
 from ansible_collections.lookerops.encryption.plugins.module_utils import _cluster_names as names
 
 
