@@ -405,14 +405,20 @@ def _node_key(ctx):
         return None
 
 
-def rekey_killed_in(task):
-    """Migrate; rekey to a new local key, SIGKILL in a phase; resume the rekey: 0 keys lost, 0 records lost."""
-    def fault(ctx):
+def _after_migrate(fault):
+    """A rekey fault that starts from a migrated cluster: ``fault(ctx, old key text, rekey run id)``."""
+    def run(ctx):
         pre = ctx.run()
         if pre.rc != 0:
             return pre, 'migrate ' + pre.ended(), None, False, False
-        old = _node_key(ctx)
-        run_id = ctx.run_id + '-rk'
+        return fault(ctx, _node_key(ctx), ctx.run_id + '-rk')
+    return run
+
+
+def rekey_killed_in(task):
+    """Migrate; rekey to a new local key, SIGKILL in a phase; resume the rekey: 0 keys lost, 0 records lost."""
+    @_after_migrate
+    def fault(ctx, old, run_id):
         first = ctx.run(playbook='rekey', kill_at=task, run_id=run_id)
         outcome, ok = resume_after(ctx, first, lambda: None, playbook='rekey', run_id=run_id)
         lost = _old_key_kept(ctx, old) if ok else ''
@@ -422,14 +428,10 @@ def rekey_killed_in(task):
     return fault
 
 
-def rekey_resume_elsewhere(ctx):
+@_after_migrate
+def rekey_resume_elsewhere(ctx, old, run_id):
     """Migrate; rekey killed once Looker's rekey completed; a resume from a second controller without the new key's
     escrow (<escrow>-next.vault) is refused in preflight; the resume from the first controller completes."""
-    pre = ctx.run()
-    if pre.rc != 0:
-        return pre, 'migrate ' + pre.ended(), None, False, False
-    old = _node_key(ctx)
-    run_id = ctx.run_id + '-rk'
     ctx.run(playbook='rekey', kill_at='CMK | Note the phase', run_id=run_id)
     state = _rekey_state(ctx)
     other = Controller(os.path.join(os.path.dirname(ctx.controller.workdir), 'other-controller'))
@@ -451,12 +453,8 @@ def rekey_resume_elsewhere(ctx):
 def rekey_refused_then_done(setup, undo, words, extra=None):
     """Migrate; a rekey that must be refused in preflight (``words`` named, nothing changed: the nodes keep the old key,
     the data stays under it); undo the cause and rekey again with the same run id: it completes, no key lost."""
-    def fault(ctx):
-        pre = ctx.run()
-        if pre.rc != 0:
-            return pre, 'migrate ' + pre.ended(), None, False, False
-        old = _node_key(ctx)
-        run_id = ctx.run_id + '-rk'
+    @_after_migrate
+    def fault(ctx, old, run_id):
         setup(ctx.bed)
         refused = ctx.run(playbook='rekey', run_id=run_id, extra=extra)
         untouched = _node_key(ctx) == old and not ctx.state(ctx.before, True)
@@ -475,12 +473,8 @@ def rekey_refused_then_done(setup, undo, words, extra=None):
 def rekey_mid_run(task, inject, undo, words, ends=('stopped',)):
     """Migrate; a rekey with a fault injected at a task header must end in one of ``ends``; undo the fault and resume
     the rekey with the same run id: it completes, the old key lives on only in its escrow."""
-    def fault(ctx):
-        pre = ctx.run()
-        if pre.rc != 0:
-            return pre, 'migrate ' + pre.ended(), None, False, False
-        old = _node_key(ctx)
-        run_id = ctx.run_id + '-rk'
+    @_after_migrate
+    def fault(ctx, old, run_id):
         first = ctx.run(playbook='rekey', run_id=run_id, at=(task, lambda: inject(ctx.bed)))
         outcome, ok = resume_after(ctx, first, lambda: undo(ctx.bed), playbook='rekey', run_id=run_id)
         lost = _old_key_kept(ctx, old) if ok and outcome.endswith('completed') else ''
