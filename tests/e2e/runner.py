@@ -24,9 +24,12 @@ def collections_path():
     link = os.path.join(tree, 'ansible_collections', 'lookerops', 'encryption')
     os.makedirs(os.path.dirname(link), exist_ok=True)
     if not (os.path.islink(link) and os.path.realpath(link) == ROOT):
-        if os.path.islink(link) or os.path.exists(link):
-            os.unlink(link)
-        os.symlink(ROOT, link)
+        # Made beside and renamed into place: two pytest processes (test.sh's lanes) may get here at once.
+        spare = '%s.%d' % (link, os.getpid())
+        if os.path.lexists(spare):
+            os.unlink(spare)
+        os.symlink(ROOT, spare)
+        os.replace(spare, link)
     return tree
 
 

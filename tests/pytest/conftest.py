@@ -114,9 +114,29 @@ def pytest_configure(config):
                                        'runs under tests/scripts/test.sh --full')
 
 
+# tests/scripts/test.sh runs the tests that need no bed (HOST_LANE) in a second pytest beside the bed's: the bed's
+# end-to-end runs leave most of a core idle. Only tests that start no Looker task process on this host belong there (the
+# nodes share the host's process table, and their scan for running Looker tasks would see them).
+HOST_LANE = ('test_awx_extensions.py', 'test_aws_modules.py', 'test_backup_mysql.py', 'test_build.py', 'test_collection_meta.py',
+             'test_key_playbooks.py', 'test_key_replacements.py', 'test_playbook_decisions.py', 'test_report_failure.py',
+             'test_run_record.py')
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+    """``LOOKEROPS_PYTEST_LANE=host`` keeps the HOST_LANE files, ``bed`` the others (unset: every test)."""
+    lane = os.environ.get('LOOKEROPS_PYTEST_LANE')
+    if lane not in ('host', 'bed'):
+        return
+    keep = [item for item in items if (os.path.basename(str(item.fspath)) in HOST_LANE) == (lane == 'host')]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
+
+
 @pytest.fixture(scope='session')
 def bed_factory():
     """Session-wide bed factory; tears every bed down at the end, even on failure."""
+    if os.environ.get('LOOKEROPS_PYTEST_LANE') == 'host':
+        pytest.fail('this test uses the bed: it cannot run in the host lane (remove its file from HOST_LANE in conftest.py)')
     factory = BedFactory()
     try:
         yield factory

@@ -52,9 +52,10 @@ else
     pytest_select=(-m "not full"); molecule_scenarios="smoke:3"
 fi
 
-# The static checks read the tree and run nothing of the collection's on a node: they run beside the rest (the bed's
-# end-to-end runs leave about one of the two cores idle). Their output is printed, whole, when they have finished.
-# Units are not among them: their fake Looker task processes would be seen by the bed's nodes (one PID namespace).
+# The static checks read the tree and run nothing of the collection's on a node: they run beside the rest, and so do
+# the pytest tests that need no bed (the bed's end-to-end runs leave about 40% of the two cores idle). Their output
+# is printed, whole, when they have finished. Units (here and on the floor) are not among them: their fake Looker task
+# processes would be seen by the bed's nodes, which share the host's process table; they run before the bed is up.
 bg_dir=$(mktemp -d /tmp/lookerops-suite.XXXXXX)
 trap 'rm -rf "$bg_dir"' EXIT
 bg_names=(); bg_pids=()
@@ -84,9 +85,13 @@ bg_step "docsite lint (antsibull-docs) and ansible-lint (production profile)" ba
 bg_step "ansible-test sanity" bash tests/scripts/sanity.sh
 bg_step "galaxy-importer" bash tests/scripts/galaxy-importer.sh
 step "ansible-test units" bash tests/scripts/units-ansible-test.sh
-step "pytest" python -m pytest -p no:cacheprovider -q -ra --durations=30 "${pytest_select[@]}" tests/pytest
-step "molecule" env ${molecule_scenarios:+LOOKEROPS_MOLECULE_SCENARIOS="$molecule_scenarios"} bash tests/scripts/molecule.sh
 step "support floor (ansible-core 2.17, Python 3.11)" bash tests/scripts/floor.sh
+# pytest in two lanes (tests/pytest/conftest.py, HOST_LANE): the tests that need no bed beside the bed's end-to-end tests.
+pytest_args=(-p no:cacheprovider -q -ra "${pytest_select[@]}")
+bg_step "pytest, host lane (tests without the bed)" env LOOKEROPS_PYTEST_LANE=host \
+    python -m pytest "${pytest_args[@]}" --durations=10 --basetemp "$bg_dir/pytest-host" tests/pytest
+step "pytest, bed lane" env LOOKEROPS_PYTEST_LANE=bed python -m pytest "${pytest_args[@]}" --durations=30 tests/pytest
+step "molecule" env ${molecule_scenarios:+LOOKEROPS_MOLECULE_SCENARIOS="$molecule_scenarios"} bash tests/scripts/molecule.sh
 bg_finish
 if [ "$full" -eq 1 ]; then
     step "fault matrix (every row)" python tests/scripts/fault_matrix.py
