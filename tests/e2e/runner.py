@@ -59,10 +59,9 @@ class Controller:
         os.makedirs(self.tmp, mode=0o700, exist_ok=True)
 
 
-def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbosity=0, json_output=False,
+def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbosity=0,
                  inventory=None, env_extra=None, timeout=1800, limit=None, vault=True, kill_at=None):
-    """Run playbooks/<playbook>.yml by its FQCN against the bed. Returns CompletedProcess with
-    ``.result`` (parsed JSON callback output when json_output). ``kill_at``: SIGKILL ansible-playbook and its
+    """Run playbooks/<playbook>.yml by its FQCN against the bed. Returns CompletedProcess. ``kill_at``: SIGKILL ansible-playbook and its
     children when a task whose name holds this text starts (a controller that dies there); stderr is then in stdout."""
     env = bed.ansible_env()
     bin_dir = ansible_bin_dir(bed)
@@ -76,8 +75,6 @@ def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbos
         'ANSIBLE_RETRY_FILES_ENABLED': 'False',
         'ANSIBLE_DEPRECATION_WARNINGS': 'False',
     })
-    if json_output:
-        env['ANSIBLE_STDOUT_CALLBACK'] = 'ansible.builtin.json'
     env.update(env_extra or {})
     variables = {'lookerops_cmk_escrow_path': controller.escrow_path}
     variables.update(extra_vars or {})
@@ -95,12 +92,6 @@ def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbos
         proc = _run_until(argv, env, controller.workdir, kill_at, timeout)
     else:
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=controller.workdir)
-    proc.result = None
-    if json_output:
-        try:
-            proc.result = json.loads(proc.stdout[proc.stdout.index('{'):])
-        except ValueError:
-            proc.result = None
     return proc
 
 
@@ -120,18 +111,3 @@ def _run_until(argv, env, cwd, kill_at, timeout):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     return subprocess.CompletedProcess(argv, proc.returncode, ''.join(lines), '')
-
-
-def changed_count(result):
-    """Total 'changed' over all hosts of a JSON callback result."""
-    return sum(s.get('changed', 0) for s in result['stats'].values())
-
-
-def task_results(result, name_part):
-    """{host: result} of the tasks whose name contains name_part (last one wins)."""
-    found = {}
-    for play in result['plays']:
-        for task in play['tasks']:
-            if name_part in task['task']['name']:
-                found.update(task['hosts'])
-    return found
