@@ -29,6 +29,13 @@ options:
     description: Seconds before the first retry.
     type: float
     default: 10
+  first_attempt_delay:
+    description:
+      - Seconds to wait before the first attempt, counted in O(timeout). The caller gives what remains of Looker's live
+        window after the last node stopped (the filter C(lookerops.encryption.live_window_wait)), so that the first
+        attempt is not refused; later attempts follow only Looker's answer that other nodes are live.
+    type: float
+    default: 0
   timeout:
     description: Seconds for the whole run, retries included. On timeout the task is left running.
     type: int

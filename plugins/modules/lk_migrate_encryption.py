@@ -114,6 +114,10 @@ duration_seconds:
   description: Seconds the run took, retries included.
   returned: always
   type: float
+waited_seconds:
+  description: Seconds waited before the first attempt (O(first_attempt_delay)).
+  returned: when the task ran
+  type: float
 rc:
   description: Exit code of the last attempt.
   returned: when the task ended

@@ -165,6 +165,10 @@ duration_seconds:
   description: Seconds the run took, retries included.
   returned: always
   type: float
+waited_seconds:
+  description: Seconds waited before the first attempt (O(first_attempt_delay)).
+  returned: when the task ran
+  type: float
 pid:
   description: Pid of the task left running after a timeout.
   returned: failure, on timeout

@@ -253,7 +253,10 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         self.shared_dir = os.path.join(self.workdir, 'shared')
         self.inventory = os.path.join(self.workdir, 'inventory.yml')
         self.local_inventory = os.path.join(self.workdir, 'inventory-local.yml')
-        self.mariadb = MariaDB(os.path.join(self.workdir, 'mariadb'), host=HOST_ADDRESS, time_zone=backend_time_zone)
+        # Sized for the nodes: each stand-in holds two connections, and each node's checks (preflight, the stop's
+        # session check) open one more at once, with room for the dump client and the tests' own.
+        self.mariadb = MariaDB(os.path.join(self.workdir, 'mariadb'), host=HOST_ADDRESS, time_zone=backend_time_zone,
+                               max_connections=max(200, 50 + 4 * int(nodes)))
         self.moto = MotoServer(host=HOST_ADDRESS, log_file=os.path.join(self.workdir, 'moto.log')) if moto else None
         self._procs = {}
         self._state = {}
@@ -284,6 +287,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         self._state.update({'name': self.name, 'nodes': len(self.nodes), 'cluster': self.cluster, 'backend': self.backend,
                             'backend_database': self.backend_database,
                             'workdir': self.workdir, 'mariadb': self.mariadb.to_dict(),
+                            'live_window': self.looker_live_window(),
                             'moto': self.moto.to_dict() if self.moto else None})
         os.makedirs(self.workdir, exist_ok=True)
         write_private(self.state_file, json.dumps(self._state, indent=2, sort_keys=True) + '\n')
@@ -585,11 +589,25 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         wait_for(lambda: all(n.alive() for n in pending), self.start_timeout, interval=0.1,
                  what='/alive on %s' % ', '.join(n.name for n in pending))
 
+    def looker_live_window(self):
+        """Seconds the bed's Looker counts a stopped node as live: the stand-in's tunable (given or its default); None
+        for another implementation whose window the bed was not told."""
+        window = self.standin.get('live_window_seconds', self._state.get('live_window'))
+        if window is None and self.install_standin and self.installer is None:
+            from standin.config import DEFAULTS  # pylint: disable=import-outside-toplevel
+            window = DEFAULTS['live_window_seconds']
+        return None if window is None else float(window)
+
     def _write_inventories(self):
         import yaml  # pylint: disable=import-outside-toplevel
         common = ('-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ControlMaster=auto '
                   '-o ControlPersist=60s -o ControlPath=%s/%%C' % self.cp_dir)
         node_vars = {'lookerops_looker_home': LOOKER_HOME, 'lookerops_looker_user': LOOKER_USER}
+        window = self.looker_live_window()
+        if window is not None:
+            # What an operator states when their Looker's live window is not the documented minute: the bed's
+            # Looker has a short one, so the runs do not wait a minute that this Looker does not count.
+            node_vars['lookerops_live_window_seconds'] = window
         inv = {'all': {'children': {'looker_nodes': {
             'hosts': {n.name: {'ansible_host': n.address} for n in self.nodes},
             'vars': dict(node_vars, ansible_user='root', ansible_ssh_private_key_file=self.ssh_key,

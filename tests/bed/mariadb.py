@@ -66,11 +66,12 @@ def _binary(name, fallback):
 class MariaDB:
     """One MariaDB server in ``workdir`` listening on ``host``:``port`` and on a Unix socket."""
 
-    def __init__(self, workdir, host='127.0.0.1', port=None, time_zone=None):
+    def __init__(self, workdir, host='127.0.0.1', port=None, time_zone=None, max_connections=200):
         self.workdir = os.path.abspath(workdir)
         self.host = host
         self.port = port
         self.time_zone = time_zone
+        self.max_connections = int(max_connections)
         self.datadir = os.path.join(self.workdir, 'data')
         self.socket = os.path.join(self.workdir, 'mysqld.sock')
         self.pid_file = os.path.join(self.workdir, 'mysqld.pid')
@@ -86,12 +87,14 @@ class MariaDB:
     def to_dict(self):
         """Enough to find (and stop) this server from another process."""
         return {'workdir': self.workdir, 'host': self.host, 'port': self.port, 'user': self.user,
-                'password': self.password, 'database': self.database, 'time_zone': self.time_zone}
+                'password': self.password, 'database': self.database, 'time_zone': self.time_zone,
+                'max_connections': self.max_connections}
 
     @classmethod
     def from_dict(cls, data):
         """Rebuild from :meth:`to_dict` output."""
-        obj = cls(data['workdir'], host=data['host'], port=data['port'], time_zone=data.get('time_zone'))
+        obj = cls(data['workdir'], host=data['host'], port=data['port'], time_zone=data.get('time_zone'),
+                  max_connections=data.get('max_connections', 200))
         obj.user = data.get('user')
         obj.password = data.get('password')
         obj.database = data.get('database')
@@ -142,7 +145,7 @@ class MariaDB:
         cmd = [_binary('mariadbd', 'mysqld'), '--no-defaults', '--user=mysql', '--datadir=' + self.datadir,
                '--socket=' + self.socket, '--pid-file=' + self.pid_file, '--port=%d' % self.port,
                '--bind-address=' + self.host, '--log-error=' + self.log_file, '--skip-name-resolve',
-               '--innodb-buffer-pool-size=32M', '--max-connections=200',
+               '--innodb-buffer-pool-size=32M', '--max-connections=%d' % self.max_connections,
                # its own temp dir: a clean-up of the shared /tmp must not pull files from under the server
                '--tmpdir=' + self.tmpdir]
         if self.time_zone:

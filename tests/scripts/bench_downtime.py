@@ -9,6 +9,8 @@ window = first node stopping to the last node answering /alive, read from the no
 ('Shutting down Looker' ... 'Looker started: listening').
 floor  = slowest stop + max(backup, Looker's live window) + migration (or the rekey task, as measured) + first start +
 slowest other start, from the stand-in's configured durations and the backup time measured on the nodes.
+preflight = from the start of ansible-playbook to the first node stopping.
+controller CPU = user + system seconds of ansible-playbook and its workers for the measured run, and per node.
 Prints the figures; asserts nothing.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -59,13 +62,18 @@ def run(nodes, standin, job='migrate'):
                     print(proc.stdout[-4000:])
                     raise SystemExit('migration failed at %d nodes' % nodes)
             since = time.time() - 1
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            run_began = time.time()
             proc = run_playbook(bed, job, controller)
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
             if proc.returncode != 0:
                 print(proc.stdout[-4000:])
                 raise SystemExit('%s failed at %d nodes' % (job, nodes))
         first_stop = min(t for n in bed.nodes for t in _events(n, since, 'Shutting down Looker'))
         last_alive = max(_events(n, since, 'Looker started: listening')[-1] for n in bed.nodes)
         window = last_alive - first_stop
+        preflight = first_stop - run_began
         match = re.search(r'backup phase: (\d+(?:\.\d+)?) s', proc.stdout)
         backup = float(match.group(1)) if match else 0.0
         task = standin['migrate_seconds']
@@ -76,10 +84,10 @@ def run(nodes, standin, job='migrate'):
             ended = _events(bed.nodes[0], since, 'Rekey of the key encryption key complete')
             task = (ended[-1] - began[-1]) if began and ended else 0.0
         floor = standin['stop_seconds'] + max(backup, standin['live_window_seconds']) + task + 2 * standin['start_seconds']
-        figures = (job, nodes, window, floor, window / floor, standin['stop_seconds'], standin['live_window_seconds'], backup,
-                   task, standin['start_seconds'])
-        print('%s nodes=%-3d window=%6.1f s  floor=%6.1f s  window/floor=%.3f  (stop %.1f, live window %.1f, backup %.1f,'
-              ' task %.1f, start %.1f)' % figures, flush=True)
+        figures = (job, nodes, window, floor, window / floor, preflight, cpu, cpu / nodes, standin['stop_seconds'],
+                   standin['live_window_seconds'], backup, task, standin['start_seconds'])
+        print('%s nodes=%-3d window=%6.1f s  floor=%6.1f s  window/floor=%.3f  preflight=%5.1f s  controller CPU=%6.1f s'
+              ' (%.2f s per node)  (stop %.1f, live window %.1f, backup %.1f, task %.1f, start %.1f)' % figures, flush=True)
     finally:
         bed.down()
 

@@ -26,6 +26,7 @@ OFFLINE_TASK_OPTIONS = dict(
     jvm_args={'type': 'list', 'elements': 'str', 'default': []},
     retries={'type': 'int', 'default': 10},
     retry_delay={'type': 'float', 'default': 10},
+    first_attempt_delay={'type': 'float', 'default': 0},
     timeout={'type': 'int', 'default': 3600},
     task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
 )
@@ -58,14 +59,14 @@ def task_command(node, task, creds_file=None, extra_args=None, jvm_args=None):
 
 def migrate_encryption(node, creds_file=None, extra_args=None, jvm_args=None, retries=10, retry_delay=10.0,
                        retry_backoff=1.5, retry_max_delay=60.0, timeout=3600, require_key_settings=True,
-                       check_mode=False, task_scope='host'):
+                       check_mode=False, task_scope='host', first_attempt_delay=0.0):
     """Run ``java -jar looker.jar migrate_encryption [-d CREDS]`` as the Looker user with the startup settings."""
     task = OfflineTask('migrate_encryption', MIGRATION_STARTED_RE, require_key_settings=require_key_settings)
     try:
         result = run_offline_task(node, task, creds_file=creds_file, extra_args=extra_args, jvm_args=jvm_args,
                                   retries=retries, retry_delay=retry_delay, retry_backoff=retry_backoff,
                                   retry_max_delay=retry_max_delay, timeout=timeout, check_mode=check_mode,
-                                  task_scope=task_scope)
+                                  task_scope=task_scope, first_attempt_delay=first_attempt_delay)
     except OperationFailed as exc:
         exc.result['migration_started'] = exc.result.pop('task_started', None)
         exc.result['already_migrated'] = False
@@ -89,10 +90,12 @@ class OfflineTask:
 
 
 def run_offline_task(node, task, creds_file=None, extra_args=None, jvm_args=None, retries=10, retry_delay=10.0,
-                     retry_backoff=1.5, retry_max_delay=60.0, timeout=3600, check_mode=False, task_scope='host'):
+                     retry_backoff=1.5, retry_max_delay=60.0, timeout=3600, check_mode=False, task_scope='host',
+                     first_attempt_delay=0.0):
     """Run ``java -jar looker.jar TASK [-d CREDS]`` once for the cluster, as the Looker user with the startup settings.
 
-    Retries while Looker answers that other nodes are live; never stops the task (stopping one midway can corrupt
+    The first attempt waits ``first_attempt_delay`` seconds (what remains of Looker's live window, computed by the
+    caller), then retries follow only Looker's answer that other nodes are live; never stops the task (stopping one midway can corrupt
     the internal database). The result's ``task_started`` is the first line matching ``task.started_re``, also on
     failure, so the caller knows whether records may have changed.
     """
@@ -100,7 +103,7 @@ def run_offline_task(node, task, creds_file=None, extra_args=None, jvm_args=None
     node.require_home()
     argv, creds = task_command(node, name, creds_file, extra_args, jvm_args)
     base = {'changed': False, 'command': argv, 'creds_file': creds, 'attempts': [], 'log_lines': [],
-            'task_started': None, 'duration_seconds': 0.0}
+            'task_started': None, 'duration_seconds': 0.0, 'waited_seconds': 0.0}
     if check_mode:
         # In check mode the stop and the key settings that come before this step were only
         # predicted, so a running node or absent key settings say nothing: report the run.
@@ -130,6 +133,9 @@ def run_offline_task(node, task, creds_file=None, extra_args=None, jvm_args=None
                                   '`export NAME=...` there' % ', '.join(key['not_exported']), **base)
     t0 = time.monotonic()
     deadline = t0 + timeout
+    if first_attempt_delay and first_attempt_delay > 0:
+        time.sleep(min(float(first_attempt_delay), float(timeout)))
+    base['waited_seconds'] = round(time.monotonic() - t0, 3)
     attempt = 0
     while True:
         attempt += 1

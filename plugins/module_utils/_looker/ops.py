@@ -25,6 +25,10 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._module_call 
 
 CANNOT_START_MSG = 'Looker can not start because:'
 
+# How often a stop or a start looks again at the pid and /alive: each look is a pid file read and one local HTTP
+# request, and every second of granularity is a second of downtime on the nodes that wait for it.
+POLL_INTERVAL = 0.2
+
 
 def wait_until(predicate, timeout, interval=1.0):
     """Poll ``predicate`` until truthy or ``timeout`` seconds passed; returns its last value."""
@@ -185,7 +189,7 @@ def _supervisor_cmd(argv, timeout=60):
 
 
 def stop_node(node, run_id=None, fence=True, method='control', stop_timeout=300, supervisor_action='report',
-              check_mode=False, poll_interval=1.0, task_scope='host'):
+              check_mode=False, poll_interval=POLL_INTERVAL, task_scope='host'):
     """Fence, then stop the node gracefully and wait until its pid is gone and /alive is refused."""
     node.require_home()
     t0 = time.monotonic()
@@ -266,7 +270,7 @@ def _fail_evidence(node, position, output, proc, count=80):
             'script_stdout': tail(out['stdout'], 20), 'script_stderr': tail(out['stderr'], 20)}
 
 
-def start_node(node, run_id=None, unfence=False, timeout=600, startup_grace=60, check_mode=False, poll_interval=1.0):
+def start_node(node, run_id=None, unfence=False, timeout=600, startup_grace=60, check_mode=False, poll_interval=POLL_INTERVAL):
     """Start Looker with its startup script, unless /alive already answers; verify by /alive (not the exit code)."""
     node.require_home()
     alive = node.probe_alive()

@@ -43,3 +43,16 @@ def test_migrate_running_refused(fake, monkeypatch):
     fake.start_jvm()
     res = run_main(lk_migrate_encryption, common(fake), monkeypatch)
     assert res['failed'] and 'lk_stop_cluster' in res['msg'] and not [c for c in fake.calls() if 'migrate_encryption' in c['argv']]
+
+
+
+def test_first_attempt_waits_for_the_live_window(fake, monkeypatch):
+    # The caller's first_attempt_delay is waited before the first attempt, and reported.
+    res = run_main(lk_migrate_encryption, common(fake, first_attempt_delay=0.3), monkeypatch)
+    assert res['changed'] and len(res['attempts']) == 1
+    assert res['waited_seconds'] >= 0.3 and res['duration_seconds'] >= res['waited_seconds']
+
+
+def test_no_wait_by_default(fake, monkeypatch):
+    res = run_main(lk_migrate_encryption, common(fake), monkeypatch)
+    assert res['changed'] and res['waited_seconds'] < 0.3
