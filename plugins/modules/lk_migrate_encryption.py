@@ -28,19 +28,14 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
   - lookerops.encryption.task_scope
   - lookerops.encryption.offline_task
 attributes:
   check_mode:
-    support: full
     details: Checks the preconditions and reports the command it would run; runs nothing.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   extra_args:
     description: Further arguments after the task (and C(-d)).

@@ -29,6 +29,8 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.action_plugin
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - lookerops.encryption.looker_node
@@ -36,20 +38,8 @@ extends_documentation_fragment:
   - lookerops.encryption.offline_task
   - lookerops.encryption.escrow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details: Checks the keys and the state file and reports the variables it would set; runs nothing.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   new_key_source:
     description: The kind of the new key, V(local) (a 32-byte CMK) or V(aws_kms).

@@ -27,19 +27,14 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
   - lookerops.encryption.task_scope
   - lookerops.encryption.mysql_backend
 attributes:
   check_mode:
-    support: full
     details: Reports what it would do (fence, stop method) from reads only; writes and stops nothing.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   run_id:
     description: Identifier of this run, written into the fence. Required unless O(fence=false).
