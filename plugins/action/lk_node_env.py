@@ -5,12 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._key_transport import execute_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._action_module import KeyActionBase
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import (
-    existing_key_for_module,
-    SOURCE_ARGSPEC,
-)
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._cmk_source import SOURCE_ARGSPEC
 
 MODULE = 'lookerops.encryption.lk_node_env'
 
@@ -20,25 +16,14 @@ class ActionModule(KeyActionBase):
     ARGSPEC = SOURCE_ARGSPEC
 
     def run_action(self, result, task_vars, module_args, params):
-        facts = {}
-        if module_args.get('mode') == 'key_env':
-            source, error = existing_key_for_module(params, self._loader, module_args, bool(self._task.check_mode))
-            if error:
-                result.update(failed=True, msg=error)
-                return result
-            module_args['key'] = source.key_text
-            module_args['expected_kcv'] = source.kcv
-            facts = {'escrow_path': source.escrow_path, 'escrow_verified': source.escrow_verified, 'escrow_written': source.escrow_written}
-        elif params['key'] is not None:
-            result.update(failed=True, msg='key is only used with mode=key_env; remove it for mode=%s.' % module_args.get('mode'))
+        mode = module_args.get('mode')
+        if mode != 'key_env' and params['key'] is not None:
+            result.update(failed=True, msg='key is only used with mode=key_env; remove it for mode=%s.' % mode)
             return result
-        module_result = execute_module(self, MODULE, module_args, task_vars)
-        result.update(module_result)
-        if 'setting_mode' in module_result:
+        result = self.run_with_existing_key(result, task_vars, module_args, params, mode == 'key_env',
+                                            ('escrow_path', 'escrow_verified', 'escrow_written'))
+        if 'setting_mode' in result:
             # exit_json() put the file mode of `path` into `mode`; `mode` is documented as the setting mode.
-            result['cfg_file_mode'] = module_result.get('mode')
-            result['mode'] = module_result['setting_mode']
-        result.update(facts)
-        if facts.get('escrow_written'):
-            result['changed'] = True
+            result['cfg_file_mode'] = result.get('mode')
+            result['mode'] = result['setting_mode']
         return result

@@ -8,12 +8,14 @@ This is not a public API; it may change without notice.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import os
 import re
 import stat
 import tempfile
+import typing as t
 
 # Temp names of AtomicFile: '.<name of the destination>.' + mkstemp's 8 random characters + '.tmp'.
 TEMP_SUFFIX = '.tmp'
@@ -58,6 +60,7 @@ def path_is_under(path, roots):
     return False
 
 
+@dataclasses.dataclass(eq=False)
 class AtomicFile:
     """Write a file atomically: a temp file created with ``mode`` in the destination directory
     (so no other user can ever read it), written, fsynced, chowned, then renamed over ``dest``.
@@ -66,13 +69,12 @@ class AtomicFile:
     is removed and ``dest`` is left untouched.
     """
 
-    def __init__(self, dest, mode=0o600, uid=-1, gid=-1):
-        self.dest = dest
-        self.mode = mode
-        self.uid = uid
-        self.gid = gid
-        self.tmp_path = None
-        self.file = None
+    dest: str
+    mode: int = 0o600
+    uid: int = -1
+    gid: int = -1
+    tmp_path: t.Optional[str] = dataclasses.field(default=None, init=False)
+    file: t.Optional[t.BinaryIO] = dataclasses.field(default=None, init=False, repr=False)
 
     def __enter__(self):
         directory = os.path.dirname(os.path.abspath(self.dest))

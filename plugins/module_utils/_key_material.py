@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import grp
 import hashlib
 import hmac
 import os
 import pwd
 import stat
+import typing as t
 
 # kms_identity is defined with the other names of a cluster; the node helpers import it from here too.
 from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import kms_identity  # noqa: F401  pylint: disable=unused-import
@@ -204,34 +206,43 @@ DIFFERENT_KEY_MSG = (
 )
 
 
+@dataclasses.dataclass(eq=False)
 class CmkFileBackend:
-    """Decisions of the lk_cmk module: what is on the node, what should be, and how to get there."""
+    """Decisions of the lk_cmk module: what is on the node, what should be, and how to get there.
 
-    def __init__(self, path, owner, group=None, key=None, expected_kcv=None, state='present', on_different_key='fail', check_mode=False,
-                 replace_kcv=None):
-        self.path = path
-        self.state = state
-        self.on_different_key = on_different_key
-        self.replace_kcv = replace_kcv
-        self.check_mode = check_mode
-        self.expected_kcv = expected_kcv
-        self.uid, self.gid, self.owner, self.group = user_ids(owner, group)
+    ``key`` is an init-only argument: the backend keeps its stripped text as ``key_text``, never in its fields or repr.
+    ``owner`` and ``group`` become the names that ``user_ids`` resolved, ``uid`` and ``gid`` their ids.
+    """
+
+    path: str
+    owner: str
+    group: t.Optional[str] = None
+    key: dataclasses.InitVar[t.Optional[str]] = None
+    expected_kcv: t.Optional[str] = None
+    state: str = 'present'
+    on_different_key: str = 'fail'
+    check_mode: bool = False
+    replace_kcv: t.Optional[str] = None
+
+    def __post_init__(self, key):
+        self.uid, self.gid, self.owner, self.group = user_ids(self.owner, self.group)
         self.key_text = None
         self.key_kcv = None
         if key is not None:
             self.key_kcv = kcv(validate_key_text(key))
             self.key_text = key.strip()
+        expected_kcv = self.expected_kcv
         if expected_kcv is not None and not is_kcv(expected_kcv):
             raise KeyMaterialError("expected_kcv must look like 'kcv1:' followed by 16 hex digits (as returned by lk_cmk).")
-        if state == 'present' and self.key_text is None:
+        if self.state == 'present' and self.key_text is None:
             raise KeyMaterialError('state=present needs the key; it is filled in by the lk_cmk action plugin (from `key` or the escrow).')
-        if state == 'validated' and expected_kcv is None and self.key_kcv is None:
+        if self.state == 'validated' and expected_kcv is None and self.key_kcv is None:
             raise KeyMaterialError('state=validated needs expected_kcv (or key) to compare the key file with.')
         if self.key_kcv and expected_kcv and self.key_kcv != expected_kcv:
             raise KeyMaterialError('The key given has %s but expected_kcv is %s: the key was corrupted or the wrong one was sent.'
                                    % (self.key_kcv, expected_kcv))
         self.wanted_kcv = self.key_kcv or expected_kcv
-        self.before = read_key_file(path)
+        self.before = read_key_file(self.path)
 
     def _meta(self, info):
         return {'path': self.path, 'exists': info['exists'], 'mode': info['mode'], 'owner': info['owner'], 'group': info['group'], 'kcv': info['kcv']}

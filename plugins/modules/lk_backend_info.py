@@ -19,17 +19,10 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.info_module
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.mysql_backend
-attributes:
-  check_mode:
-    support: full
-    details: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 requirements:
   - PyMySQL on the host the module runs on
 '''

@@ -38,20 +38,17 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.mysql_backend
 attributes:
   check_mode:
-    support: full
     details:
       - Computes the estimate and the free-space verdict, reads an existing backup, writes nothing.
   diff_mode:
     support: partial
     details:
       - The diff shows metadata only (path, size, sha256, counts).
-  platform:
-    support: full
-    platforms: posix
 options:
   what:
     description:

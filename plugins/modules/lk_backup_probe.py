@@ -20,16 +20,12 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: none
     details: The probe needs its marker files; skip it in check mode.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   dest_dir:
     description: The backup directory (as given to M(lookerops.encryption.lk_backup)).

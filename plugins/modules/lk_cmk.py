@@ -112,20 +112,16 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.action_plugin
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - lookerops.encryption.escrow
 attributes:
   action:
-    support: full
     details:
       - The controller-side action plugin chooses the key and maintains the escrow before the module runs on the node.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details:
       - Decides C(changed) from reads only; neither the escrow nor the node is written (no lock file either).
       - When a new key would be generated, a throw-away key stands in for it, so the KCV reported in check mode is not the one a
@@ -134,9 +130,6 @@ attributes:
     support: partial
     details:
       - Metadata only (path, exists, mode, owner, group, kcv), never the key.
-  platform:
-    support: full
-    platforms: posix
 notes:
   - Run the task for all nodes in one play (parallel forks are safe); every node gets the same key.
   - With the local or ssh connection, enable pipelining so the module payload (which carries the key) never touches the node's

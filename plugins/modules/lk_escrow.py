@@ -21,15 +21,8 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   path:
     description: The escrow of the key in force (C(<stem>.vault)).

@@ -19,18 +19,15 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
 attributes:
   check_mode:
-    support: full
     details: Decides C(changed) from reads only.
   diff_mode:
     support: full
     details: Presence and content of the fence.
-  platform:
-    support: full
-    platforms: posix
 options:
   state:
     description: Whether this run's fence should exist.

@@ -81,20 +81,17 @@ options:
     type: dict
     default: {}
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.aws
 attributes:
   check_mode:
-    support: full
     details:
       - Decides C(changed) from reads only; creates and updates nothing.
   diff_mode:
     support: full
     details:
       - The policy documents before and after (they hold no secret).
-  platform:
-    support: full
-    platforms: posix
 notes:
   - The identity running the task needs C(iam:GetRole), C(iam:CreateRole), C(iam:TagRole), C(iam:UpdateAssumeRolePolicy),
     C(iam:GetRolePolicy), C(iam:PutRolePolicy) (inline) or C(iam:GetPolicy), C(iam:GetPolicyVersion), C(iam:CreatePolicy),

@@ -84,11 +84,11 @@ options:
     type: str
     default: Looker_Encryption_Context
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.aws
 attributes:
   check_mode:
-    support: full
     details:
       - Decides C(changed) from reads only; creates, tags, aliases nothing and leaves rotation as it is.
       - O(verify=true) still runs (it changes nothing in the account) when the key exists.
@@ -96,9 +96,6 @@ attributes:
     support: partial
     details:
       - Metadata only (alias, key id, state, rotation).
-  platform:
-    support: full
-    platforms: posix
 notes:
   - Run it once per cluster on the controller, C(delegate_to=localhost) and C(run_once=true); the nodes need no AWS tools for this.
   - Each AWS call goes through botocore's retry (standard or adaptive mode, exponential backoff with full jitter).

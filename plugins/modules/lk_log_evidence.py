@@ -18,17 +18,10 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.info_module
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
-attributes:
-  check_mode:
-    support: full
-    details: Only reads.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   since:
     description:

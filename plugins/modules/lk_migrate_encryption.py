@@ -28,19 +28,14 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
   - lookerops.encryption.task_scope
   - lookerops.encryption.offline_task
 attributes:
   check_mode:
-    support: full
     details: Checks the preconditions and reports the command it would run; runs nothing.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   extra_args:
     description: Further arguments after the task (and C(-d)).
@@ -139,24 +134,19 @@ pid:
   type: int
 """
 
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import OFFLINE_TASK_OPTIONS, migrate_encryption, offline_task_kwargs
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import migrate_encryption, offline_task_module, run_offline_operation
 
 
 def main():
-    module, node = node_module(dict(
-        OFFLINE_TASK_OPTIONS,
+    module, node = offline_task_module(dict(
         extra_args={'type': 'list', 'elements': 'str', 'default': []},
         retry_backoff={'type': 'float', 'default': 1.5},
         retry_max_delay={'type': 'float', 'default': 60},
         require_key_settings={'type': 'bool', 'default': True},
     ))
     params = module.params
-    run_operation(
-        module, migrate_encryption, node, extra_args=params['extra_args'], retry_backoff=params['retry_backoff'],
-        retry_max_delay=params['retry_max_delay'], require_key_settings=params['require_key_settings'],
-        check_mode=module.check_mode, **offline_task_kwargs(params))
+    run_offline_operation(module, node, migrate_encryption, extra_args=params['extra_args'], retry_backoff=params['retry_backoff'],
+                          retry_max_delay=params['retry_max_delay'], require_key_settings=params['require_key_settings'])
 
 
 if __name__ == '__main__':

@@ -90,29 +90,22 @@ options:
       - The caller reloads systemd when RV(daemon_reload_needed) is true (the C(lookerops.encryption.node_env) role does).
     type: path
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.action_plugin
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - lookerops.encryption.escrow
 attributes:
   action:
-    support: full
     details:
       - For O(mode=key_env) the action plugin supplies the key from O(key) or the escrow.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details:
       - Decides C(changed) from reads only; nothing is written on the node nor on the controller.
   diff_mode:
     support: partial
     details:
       - Metadata only (path, exists, mode, owner uid, setting mode, settings fingerprint), never the file content or the key.
-  platform:
-    support: full
-    platforms: posix
 notes:
   - Restart Looker (or let the procedure do it) for new settings to take effect.
 seealso:

@@ -22,17 +22,10 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.info_module
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   run_id:
     description: When given, the C(ours) field of RV(fence) tells whether the C(.deploying) fence was written by this run.

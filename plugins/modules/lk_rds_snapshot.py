@@ -73,18 +73,13 @@ options:
     type: list
     elements: str
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.aws
 attributes:
   check_mode:
-    support: full
     details:
       - Decides C(changed) from reads only; takes no snapshot, restores nothing and does not wait.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 notes:
   - The identity running the task needs C(rds:DescribeDBInstances), C(rds:DescribeDBSnapshots), C(rds:ListTagsForResource),
     C(rds:CreateDBSnapshot), C(rds:AddTagsToResource), and for O(state=restored) C(rds:RestoreDBInstanceFromDBSnapshot).

@@ -29,6 +29,8 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.action_plugin
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - lookerops.encryption.looker_node
@@ -36,20 +38,8 @@ extends_documentation_fragment:
   - lookerops.encryption.offline_task
   - lookerops.encryption.escrow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details: Checks the keys and the state file and reports the variables it would set; runs nothing.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   new_key_source:
     description: The kind of the new key, V(local) (a 32-byte CMK) or V(aws_kms).
@@ -176,14 +166,12 @@ pid:
 """
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._escrow_options import escrow_argument_spec
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import OFFLINE_TASK_OPTIONS, offline_task_kwargs
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.migrate import offline_task_module, run_offline_operation
 from ansible_collections.lookerops.encryption.plugins.module_utils._rekey import RekeyError, rekey
 
 
 def main():
-    module, node = node_module(dict(
+    module, node = offline_task_module(dict(
         new_key_source={'type': 'str', 'choices': ['local', 'aws_kms'], 'required': True},
         key={'type': 'str', 'no_log': True},
         expected_kcv={'type': 'str', 'no_log': False},
@@ -194,18 +182,16 @@ def main():
         state_path={'type': 'path'},
         run_id={'type': 'str'},
         variable_names={'type': 'dict', 'default': {}},
-        **OFFLINE_TASK_OPTIONS,
         **escrow_argument_spec(),  # controller side: the action plugin consumes them
     ), required_if=[('new_key_source', 'aws_kms', ('aws_region', 'aws_cmk'))])
     params = module.params
     if params['new_key_source'] == 'local' and not params['key']:
         module.fail_json(msg='new_key_source=local needs the new key: run the module through its action plugin (key or escrow_path)')
     try:
-        run_operation(
-            module, rekey, node, params['new_key_source'], destination_key=params['key'], aws_region=params['aws_region'],
+        run_offline_operation(
+            module, node, rekey, params['new_key_source'], destination_key=params['key'], aws_region=params['aws_region'],
             aws_cmk=params['aws_cmk'], aws_cmk_ec=params['aws_cmk_ec'], expected_source=params['expected_source'],
-            state_path=params['state_path'], run_id=params['run_id'], overrides=params['variable_names'],
-            check_mode=module.check_mode, retry_backoff=1.0, **offline_task_kwargs(params))
+            state_path=params['state_path'], run_id=params['run_id'], overrides=params['variable_names'], retry_backoff=1.0)
     except RekeyError as exc:
         module.fail_json(msg=str(exc), changed=False)
 

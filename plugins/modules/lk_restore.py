@@ -33,18 +33,13 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.mysql_backend
 attributes:
   check_mode:
-    support: full
     details:
       - Verifies the backup and the preconditions, reports what would be done, changes nothing.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   what:
     description:

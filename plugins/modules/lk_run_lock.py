@@ -22,26 +22,17 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.action_plugin
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
-    support: full
     details:
       - The controller-side action plugin names the holder and, for a resume after a crash on this controller, takes over the
         dead holder's lock.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details: Reports whether the lock would be taken or released; a lock of another run fails in check mode too.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   path:
     description: The lock file on the node; its directory must exist.

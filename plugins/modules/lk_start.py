@@ -23,17 +23,12 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
 attributes:
   check_mode:
-    support: full
     details: Reports whether it would start (and unfence) from reads only.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   run_id:
     description: Identifier of this run; with O(unfence=true) only a fence naming it is removed.

@@ -27,19 +27,14 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
   - ansible.builtin.action_common_attributes
   - lookerops.encryption.looker_node
   - lookerops.encryption.task_scope
   - lookerops.encryption.mysql_backend
 attributes:
   check_mode:
-    support: full
     details: Reports what it would do (fence, stop method) from reads only; writes and stops nothing.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   run_id:
     description: Identifier of this run, written into the fence. Required unless O(fence=false).
@@ -150,6 +145,7 @@ import time
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError, OperationFailed
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation, stop_node
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import TASK_SCOPE_OPTION
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.server import connect, list_sessions
 
@@ -182,7 +178,7 @@ def main():
         supervisors={'type': 'str', 'choices': ['report', 'pause'], 'default': 'report'},
         client_host={'type': 'str'},
         backend_timeout={'type': 'int', 'default': 120},
-        task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
+        task_scope=TASK_SCOPE_OPTION,
     ), required_if=[('fence', True, ('run_id',))], required_by={'client_host': ('backend',)})
     run_operation(module, stop_and_check_backend, node, module.params, module.check_mode)
 

@@ -20,23 +20,11 @@ description:
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - lookerops.encryption.attributes.action_plugin
+  - lookerops.encryption.attributes.info_module
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  check_mode:
-    support: full
-    details: The probe only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   token:
     description: A random value the action plugin sends on the module's standard input; the module answers its digest.

@@ -10,8 +10,10 @@ return value ever holds key text.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
+import typing as t
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import env_fallback
@@ -53,16 +55,17 @@ class CmkSourceError(Exception):
     """The key cannot be decided or escrowed; the message says what to do and never holds key text."""
 
 
+@dataclasses.dataclass(eq=False)
 class CmkSource:
-    """The controller's answer to "which CMK": key text, its kcv, and what happened to the escrow."""
+    """The controller's answer to "which CMK": key text, its kcv, and what happened to the escrow (the repr leaves the
+    key text out)."""
 
-    def __init__(self, key_text, key_kcv, generated, escrow_path, escrow_written, escrow_verified):
-        self.key_text = key_text
-        self.kcv = key_kcv
-        self.generated = generated
-        self.escrow_path = escrow_path
-        self.escrow_written = escrow_written
-        self.escrow_verified = escrow_verified
+    key_text: str = dataclasses.field(repr=False)
+    kcv: str
+    generated: bool
+    escrow_path: t.Optional[str]
+    escrow_written: bool
+    escrow_verified: bool
 
     def facts(self):
         """Result keys safe to show."""

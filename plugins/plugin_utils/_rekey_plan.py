@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._cluster_names import kms_identity
 from ansible_collections.lookerops.encryption.plugins.module_utils._rekey import RekeyError, check_variable_names
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._preflight_facts import unique
 
 NOTHING = 'Nothing was changed.'
 # States of the state file in which Looker's rekey task may have changed records.
@@ -52,14 +53,6 @@ def node_keys(facts):
             problems.append('%s: lookerstart.cfg gives Looker no key settings. A rekey changes the key of an instance on '
                             'AES-256-GCM; migrate it first (lookerops.encryption.migrate). %s' % (host, NOTHING))
     return nodes, problems
-
-
-def _unique(values):
-    out = []
-    for value in values:
-        if value not in out:
-            out.append(value)
-    return out
 
 
 def _supply_hint(pinned, facts):
@@ -166,7 +159,7 @@ def rekey_plan(facts):
     """
     st = facts.get('state') or {}
     nodes, problems = node_keys(facts)
-    found = _unique(nodes[h] for h in facts.get('hosts') or [] if h in nodes)
+    found = unique(nodes[h] for h in facts.get('hosts') or [] if h in nodes)
     new = new_identity(facts)
     facts = dict(facts, new_local_failed=bool((facts.get('new_local') or {}).get('failed')))
     state = st.get('state')

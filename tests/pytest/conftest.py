@@ -118,8 +118,8 @@ def pytest_configure(config):
 # end-to-end runs leave most of a core idle. Only tests that start no Looker task process on this host belong there (the
 # nodes share the host's process table, and their scan for running Looker tasks would see them).
 HOST_LANE = ('test_awx_extensions.py', 'test_aws_modules.py', 'test_backup_mysql.py', 'test_build.py', 'test_collection_meta.py',
-             'test_key_playbooks.py', 'test_key_replacements.py', 'test_playbook_decisions.py', 'test_report_failure.py',
-             'test_run_record.py')
+             'test_escrow_group.py', 'test_key_playbooks.py', 'test_key_replacements.py', 'test_playbook_decisions.py',
+             'test_report_failure.py', 'test_run_record.py')
 
 
 def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument

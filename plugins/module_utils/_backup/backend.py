@@ -19,6 +19,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._backup.home 
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup.manifest import (
     TOOL_VERSION,
     backend_paths,
+    check_against_manifest,
     ensure_dir,
     existing_backup,
     manifest_path_for,
@@ -68,13 +69,7 @@ def verify_dump_file(path, manifest=None):
     if not lines or not lines[-1].startswith(mysql_client.DUMP_TRAILER):
         raise BackupError('the backend dump %s is truncated: it does not end with the client\'s "-- Dump completed" line' % path)
     digest = reader.hexdigest()
-    if manifest is not None:
-        if digest != manifest.get('sha256'):
-            raise BackupError('the backend dump %s does not match its manifest: sha256 %s, manifest says %s'
-                              % (path, digest, manifest.get('sha256')))
-        if manifest.get('uncompressed_size') is not None and raw != manifest['uncompressed_size']:
-            raise BackupError('the backend dump %s does not match its manifest: %d bytes uncompressed, manifest says %d'
-                              % (path, raw, manifest['uncompressed_size']))
+    check_against_manifest('the backend dump %s' % path, digest, manifest, 'uncompressed_size', raw, 'bytes uncompressed')
     return digest, reader.size
 
 

@@ -22,6 +22,7 @@ import zlib
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup.errors import BackupError, is_enospc
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup.manifest import (
     TOOL_VERSION,
+    check_against_manifest,
     ensure_dir,
     existing_backup,
     home_paths,
@@ -186,13 +187,7 @@ def verify_home_archive(path, manifest=None):
     except (OSError, EOFError, tarfile.TarError, gzip.BadGzipFile, zlib.error, ValueError) as exc:
         raise BackupError('the backup %s is damaged: %s: %s' % (path, type(exc).__name__, exc)) from None
     digest = reader.hexdigest()
-    if manifest is not None:
-        if digest != manifest.get('sha256'):
-            raise BackupError('the backup %s does not match its manifest: sha256 %s, manifest says %s'
-                              % (path, digest, manifest.get('sha256')))
-        if manifest.get('files') is not None and files != manifest['files']:
-            raise BackupError('the backup %s does not match its manifest: %d files, manifest says %d'
-                              % (path, files, manifest['files']))
+    check_against_manifest('the backup %s' % path, digest, manifest, 'files', files, 'files')
     return digest, reader.size, files
 
 

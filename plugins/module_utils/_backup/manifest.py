@@ -48,6 +48,17 @@ def read_manifest(path):
     return data
 
 
+def check_against_manifest(what, digest, manifest, count_key, count, unit):
+    """Raise unless a file read back has the sha256 its manifest records and the count it records under ``count_key``
+    (when it records one). ``what`` names the file, ``unit`` the count; without a manifest there is nothing to check."""
+    if manifest is None:
+        return
+    if digest != manifest.get('sha256'):
+        raise BackupError('%s does not match its manifest: sha256 %s, manifest says %s' % (what, digest, manifest.get('sha256')))
+    if manifest.get(count_key) is not None and count != manifest[count_key]:
+        raise BackupError('%s does not match its manifest: %d %s, manifest says %d' % (what, count, unit, manifest[count_key]))
+
+
 def validate_backup_id(backup_id):
     check_name(backup_id, 'backup_id', BackupError)
 

@@ -16,7 +16,9 @@ import time
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import KeyMaterialError, kcv_of_text
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import OperationFailed
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import find_known_error, tail, tasks_msg
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import find_known_error, run_operation, tail, tasks_msg
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import TASK_SCOPE_OPTION
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.user import CapturedOutput
 
 # The options of the modules that run an offline task (documented by the offline_task doc fragment), and the
@@ -28,13 +30,25 @@ OFFLINE_TASK_OPTIONS = dict(
     retry_delay={'type': 'float', 'default': 10},
     first_attempt_delay={'type': 'float', 'default': 0},
     timeout={'type': 'int', 'default': 3600},
-    task_scope={'type': 'str', 'choices': ['host', 'install'], 'default': 'host'},
+    task_scope=TASK_SCOPE_OPTION,
 )
 
 
 def offline_task_kwargs(params):
     """The run_offline_task keywords from a module's parameters."""
     return {name: params[name] for name in OFFLINE_TASK_OPTIONS}
+
+
+def offline_task_module(options, **kwargs):
+    """(AnsibleModule, LookerNode) of a module that runs one of Looker's offline tasks: the node options,
+    OFFLINE_TASK_OPTIONS and the module's own ``options``."""
+    return node_module(dict(OFFLINE_TASK_OPTIONS, **options), **kwargs)
+
+
+def run_offline_operation(module, node, operation, *args, **kwargs):
+    """Run ``operation(node, *args, **kwargs)`` (migrate_encryption, rekey) with the module's offline task options and
+    check mode, and exit with its result or fail with its message."""
+    run_operation(module, operation, node, *args, check_mode=module.check_mode, **offline_task_kwargs(module.params), **kwargs)
 
 
 LIVE_NODES_MSG = 'There are other live nodes connected to this backend Looker database'

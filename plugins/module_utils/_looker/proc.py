@@ -113,6 +113,10 @@ def running_looker_tasks(exclude_tasks=('start',)):
     return sorted(found, key=lambda item: item['pid'])
 
 
+# The task_scope option of the modules that refuse while a Looker task runs (documented by the task_scope doc fragment).
+TASK_SCOPE_OPTION = {'type': 'str', 'choices': ['host', 'install'], 'default': 'host'}
+
+
 def running_tasks(jar, scope='host'):
     """Running Looker tasks; ``scope='install'`` keeps only those running ``jar`` (the same file)."""
     tasks = running_looker_tasks()

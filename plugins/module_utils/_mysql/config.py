@@ -9,7 +9,9 @@ This is not a public API; it may change without notice.
 
 from __future__ import annotations
 
+import dataclasses
 import ssl as _ssl
+import typing as t
 from urllib.parse import unquote as _unquote
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.flat_yaml import parse_flat_yaml
@@ -124,21 +126,23 @@ def _normalise_source(data, origin):
     return out
 
 
+@dataclasses.dataclass(eq=False)
 class BackendConfig:
-    """Effective connection settings of the Looker backend database."""
+    """Effective connection settings of the Looker backend database (its repr leaves the password out)."""
 
-    def __init__(self, host=None, port=DEFAULT_PORT, user=None, password=None, database=DEFAULT_DATABASE,
-                 ssl=False, ssl_ca=None, connect_timeout=DEFAULT_CONNECT_TIMEOUT, sources=None, tools_dir=None):
-        self.host = host
-        self.port = port
-        self.user = user
-        self.password = password
-        self.database = database
-        self.ssl = ssl
-        self.ssl_ca = ssl_ca
-        self.connect_timeout = connect_timeout
-        self.sources = sources or []
-        self.tools_dir = tools_dir
+    host: t.Optional[str] = None
+    port: int = DEFAULT_PORT
+    user: t.Optional[str] = None
+    password: t.Optional[str] = dataclasses.field(default=None, repr=False)
+    database: str = DEFAULT_DATABASE
+    ssl: bool = False
+    ssl_ca: t.Optional[str] = None
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT
+    sources: t.Optional[list] = None
+    tools_dir: t.Optional[str] = None
+
+    def __post_init__(self):
+        self.sources = self.sources or []
 
     @classmethod
     def from_params(cls, params, use_yaml=None, read_looker_db=None):

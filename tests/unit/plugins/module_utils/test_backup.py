@@ -241,3 +241,20 @@ def test_restore_refuses_member_outside_top(tmp_path):
     with tarfile.open(evil, 'r:gz') as tar:
         with pytest.raises(backup_errors.BackupError, match='outside'):
             backup_home._safe_members(tar, 'looker')  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('manifest, count, msg', [
+    (None, 1, None),
+    ({'sha256': 'ab', 'files': 3}, 3, None),
+    ({'sha256': 'ab'}, 7, None),
+    ({'sha256': 'cd', 'files': 3}, 3, 'the backup /b.tar.gz does not match its manifest: sha256 ab, manifest says cd'),
+    ({'sha256': 'ab', 'files': 3}, 2, 'the backup /b.tar.gz does not match its manifest: 2 files, manifest says 3'),
+])
+def test_check_against_manifest(manifest, count, msg):
+    check = backup_manifest.check_against_manifest
+    if msg is None:
+        check('the backup /b.tar.gz', 'ab', manifest, 'files', count, 'files')
+    else:
+        with pytest.raises(backup_errors.BackupError) as excinfo:
+            check('the backup /b.tar.gz', 'ab', manifest, 'files', count, 'files')
+        assert str(excinfo.value) == msg

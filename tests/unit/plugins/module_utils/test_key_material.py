@@ -148,6 +148,12 @@ def test_backend_write_then_idempotent(tmp_path):
     assert SEQ_KEY not in repr(result) + repr(again)
 
 
+def test_backend_keeps_the_key_out_of_its_fields_and_repr(tmp_path):
+    given = backend(tmp_path / 'cmk.key', key='  ' + SEQ_KEY + '\n', check_mode=True)
+    assert given.key_text == SEQ_KEY and given.key_kcv == 'kcv1:85eaa8f81d9c4bb6'
+    assert SEQ_KEY not in repr(given) and getattr(given, 'key', None) is None
+
+
 def test_backend_check_mode_reads_only(tmp_path):
     path = tmp_path / 'd' / 'cmk.key'
     result = backend(path, key=SEQ_KEY, check_mode=True).run()

@@ -99,6 +99,12 @@ def test_describe_error_names_endpoint_code_and_hides_password(code, hint):
     assert 'hunter2' not in msg
 
 
+def test_config_repr_leaves_the_password_out():
+    cfg = mysql_config.BackendConfig(host='db1', user='looker', password='hunter2')
+    assert 'hunter2' not in repr(cfg) and "host='db1'" in repr(cfg)
+    assert cfg.sources == [] and mysql_config.BackendConfig(host='db1', sources=None).sources == []
+
+
 def test_connect_error_is_mapped():
     cfg = mysql_config.BackendConfig(host='127.0.0.1', port=1, user='looker', password='pw', database='looker', connect_timeout=2)
     with pytest.raises(mysql_config.BackendError, match='127.0.0.1:1.*2003'):

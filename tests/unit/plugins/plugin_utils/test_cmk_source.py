@@ -41,6 +41,7 @@ def test_generate_escrow_and_verify(tmp_path):
     assert (second.kcv, second.key_text, second.generated, second.escrow_written, second.escrow_verified) == (
         first.kcv, first.key_text, False, False, True)
     assert first.key_text not in repr(first.facts())
+    assert first.key_text not in repr(first) and first.kcv in repr(first)
 
 
 def test_provided_key_is_escrowed_and_must_match(tmp_path):

@@ -19,6 +19,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import connection_loader
 
 from ansible_collections.lookerops.encryption.plugins.filter import debug_refusal as debug_filter
+from ansible_collections.lookerops.encryption.plugins.plugin_utils import _action_module
 from ansible_collections.lookerops.encryption.plugins.plugin_utils import _run_guards as rg
 
 KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='
@@ -72,9 +73,10 @@ def test_key_actions_refuse_with_debug_on(monkeypatch, name, args):
     mod, action = make_action(name, args)
     monkeypatch.setattr(C, 'DEFAULT_DEBUG', True)
     looked_up = []
-    for helper in ('resolve_task_cmk', 'existing_key_for_module', 'split_task_args'):
-        if hasattr(mod, helper):
-            monkeypatch.setattr(mod, helper, lambda *a, h=helper, **k: looked_up.append(h))
+    for owner in (mod, _action_module):
+        for helper in ('resolve_task_cmk', 'existing_key_for_module', 'split_task_args'):
+            if hasattr(owner, helper):
+                monkeypatch.setattr(owner, helper, lambda *a, h=helper, **k: looked_up.append(h))
     result = action.run(task_vars={'inventory_hostname': 'n1'})
     assert result['failed'] and not result['changed']
     assert result['msg'].startswith('lookerops.encryption.%s refused: Ansible debug output is on' % name)
@@ -88,3 +90,35 @@ def test_key_actions_run_with_debug_off(monkeypatch):
     del mod
     result = action.run(task_vars={'inventory_hostname': 'n1'})
     assert not result.get('failed') and len(action.sent) == 1
+
+
+WAIVED = {'escrow': 'none', 'escrow_waiver': 'I have escrowed the CMK myself'}
+KEY_KCV = 'kcv1:85eaa8f81d9c4bb6'
+
+
+@pytest.mark.parametrize('name, args, facts', [
+    ('lk_node_env', {'mode': 'key_env'}, {'escrow_path': None, 'escrow_verified': False, 'escrow_written': False}),
+    ('lk_rekey', {'new_key_source': 'local'}, {'escrow_path': None, 'escrow_verified': False}),
+])
+def test_existing_key_goes_to_the_module_with_its_kcv(monkeypatch, name, args, facts):
+    dummy, action = make_action(name, dict(args, key=KEY, **WAIVED))
+    monkeypatch.setattr(C, 'DEFAULT_DEBUG', False)
+    result = action.run(task_vars={'inventory_hostname': 'n1'})
+    assert not result.get('failed'), result.get('msg')
+    assert [(sent['module_args']['key'], sent['module_args']['expected_kcv']) for sent in action.sent] == [(KEY, KEY_KCV)]
+    assert {fact: result.get(fact, 'absent') for fact in ('escrow_path', 'escrow_verified', 'escrow_written')} == dict(
+        {'escrow_written': 'absent'}, **facts)
+    assert KEY not in repr(result)
+
+
+@pytest.mark.parametrize('name, args, msg', [
+    ('lk_node_env', {'mode': 'key_env', 'expected_kcv': 'kcv1:0123456789abcdef'}, 'The CMK has %s but expected_kcv' % KEY_KCV),
+    ('lk_rekey', {'new_key_source': 'local', 'expected_kcv': 'kcv1:0123456789abcdef'}, 'The new key: The CMK has %s' % KEY_KCV),
+    ('lk_node_env', {'mode': 'key_file'}, 'key is only used with mode=key_env; remove it for mode=key_file.'),
+    ('lk_rekey', {'new_key_source': 'aws_kms'}, 'key and controller_key_file are for new_key_source=local'),
+])
+def test_existing_key_refusals_send_nothing(monkeypatch, name, args, msg):
+    dummy, action = make_action(name, dict(args, key=KEY, **WAIVED))
+    monkeypatch.setattr(C, 'DEFAULT_DEBUG', False)
+    result = action.run(task_vars={'inventory_hostname': 'n1'})
+    assert result['failed'] and result['msg'].startswith(msg) and action.sent == []
