@@ -45,7 +45,6 @@ def test_migrate_running_refused(fake, monkeypatch):
     assert res['failed'] and 'lk_stop_cluster' in res['msg'] and not [c for c in fake.calls() if 'migrate_encryption' in c['argv']]
 
 
-
 def test_first_attempt_waits_for_the_live_window(fake, monkeypatch):
     # The caller's first_attempt_delay is waited before the first attempt, and reported.
     res = run_main(lk_migrate_encryption, common(fake, first_attempt_delay=0.3), monkeypatch)
