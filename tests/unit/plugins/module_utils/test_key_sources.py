@@ -173,9 +173,12 @@ def looker_fixture(tmp_path):
 
     def start(env):
         # A process whose command line names looker.jar (the collection's rule for "Looker's pid").
-        proc = subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()', '-jar', 'looker.jar', 'start'],
-                                stdin=subprocess.PIPE, env=dict(os.environ, **env), cwd=str(home))
+        # It says 'ready' once running: straight after exec the kernel may not yet show its environment.
+        proc = subprocess.Popen([sys.executable, '-c', 'import sys; print("ready", flush=True); sys.stdin.read()',
+                                 '-jar', 'looker.jar', 'start'],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=dict(os.environ, **env), cwd=str(home))
         procs.append(proc)
+        assert proc.stdout.readline() == b'ready\n'
         (home / '.tmp' / 'looker.pid').write_text('%d\n' % proc.pid)
         return proc.pid
 
@@ -185,6 +188,7 @@ def looker_fixture(tmp_path):
     yield types.SimpleNamespace(home=str(home), start=start, cfg=cfg)
     for proc in procs:
         proc.stdin.close()
+        proc.stdout.close()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
