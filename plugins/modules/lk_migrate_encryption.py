@@ -129,7 +129,9 @@ error:
   returned: failure, for a documented error
   type: str
 pid:
-  description: Pid of the task left running after a timeout.
+  description:
+    - Pid of the C(migrate_encryption) task still running when O(timeout) ran out. It is not stopped (stopping it midway can corrupt the
+      internal database); wait for it to finish, then run the module again.
   returned: failure, on timeout
   type: int
 """

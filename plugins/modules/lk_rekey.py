@@ -160,7 +160,9 @@ waited_seconds:
   returned: when the task ran
   type: float
 pid:
-  description: Pid of the task left running after a timeout.
+  description:
+    - Pid of the C(rekey) task still running when O(timeout) ran out. It is not stopped (stopping it midway can corrupt the
+      internal database); wait for it to finish, then run the module again.
   returned: failure, on timeout
   type: int
 """
