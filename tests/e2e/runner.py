@@ -60,9 +60,10 @@ class Controller:
 
 
 def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbosity=0,
-                 inventory=None, env_extra=None, timeout=1800, limit=None, vault=True, kill_at=None):
+                 inventory=None, env_extra=None, timeout=1800, limit=None, vault=True, kill_at=None, at=None):
     """Run playbooks/<playbook>.yml by its FQCN against the bed. Returns CompletedProcess. ``kill_at``: SIGKILL ansible-playbook and its
-    children when a task whose name holds this text starts (a controller that dies there); stderr is then in stdout."""
+    children when a task whose name holds this text starts (a controller that dies there); ``at`` = (text, action): call action()
+    once when a task whose name holds the text starts (a fault that comes mid-run). With either, stderr is in stdout."""
     env = bed.ansible_env()
     bin_dir = ansible_bin_dir(bed)
     env.update({
@@ -88,22 +89,26 @@ def run_playbook(bed, playbook, controller, extra_vars=None, check=False, verbos
         argv += ['--limit', limit]
     if verbosity:
         argv.append('-' + 'v' * verbosity)
-    if kill_at:
-        proc = _run_until(argv, env, controller.workdir, kill_at, timeout)
+    if kill_at or at:
+        proc = _run_until(argv, env, controller.workdir, kill_at, timeout, at)
     else:
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=controller.workdir)
     return proc
 
 
-def _run_until(argv, env, cwd, kill_at, timeout):
-    """Run argv in its own process group and SIGKILL the group when the task ``kill_at`` starts."""
+def _run_until(argv, env, cwd, kill_at, timeout, at=None):
+    """Run argv in its own process group; SIGKILL the group when the task ``kill_at`` starts, call ``at[1]`` once when the
+    task ``at[0]`` starts."""
     lines = []
     with subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           start_new_session=True) as proc:
         try:
             for line in proc.stdout:
                 lines.append(line)
-                if line.startswith('TASK [') and kill_at in line:
+                if at and line.startswith('TASK [') and at[0] in line:
+                    action, at = at[1], None
+                    action()
+                if kill_at and line.startswith('TASK [') and kill_at in line:
                     os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=timeout)
         finally:

@@ -284,7 +284,8 @@ def test_check_mode_changes_nothing(legacy_cluster, tmp_path):
 
 @pytest.fixture(scope='module')
 def migrated(bed_factory, tmp_path_factory):
-    """A fresh cluster migrated once with -vvvv while every process's argv is watched."""
+    """A fresh cluster migrated once with -vvvv while every process's argv is watched, with fewer forks (2) than nodes (3):
+    the stop and the start of the other nodes take the path of a cluster larger than forks (launched at once, then waited for)."""
     bed = fresh(bed_factory, CLUSTER)
     before = bed.inspect()
     controller = Controller(str(tmp_path_factory.mktemp('migrated') / 'controller'))
@@ -294,7 +295,7 @@ def migrated(bed_factory, tmp_path_factory):
     now = time.time()
     started = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now)) + '.%03d' % int((now % 1) * 1000)
     try:
-        proc = run_playbook(bed, 'migrate', controller, verbosity=4)
+        proc = run_playbook(bed, 'migrate', controller, verbosity=4, env_extra={'ANSIBLE_FORKS': '2'})
     finally:
         watcher.stop()
     return {'bed': bed, 'before': before, 'controller': controller, 'proc': proc, 'watcher': watcher,
@@ -312,6 +313,17 @@ def test_migrate_moves_every_record_to_gcm_and_loses_nothing(migrated):
     assert not any(fences(bed).values())
     assert 'Starting migration from AES-128-CBC Legacy to AES-GCM-256' in proc.stdout
     assert 'downtime window:' in proc.stdout
+
+
+def test_more_nodes_than_forks_stop_and_start_in_one_round(migrated):
+    """3 nodes, 2 forks: every node's stop, and every other node's start, was launched at once and then waited for."""
+    out, names = migrated['proc'].stdout, [n.name for n in migrated['bed'].nodes]
+    for task, hosts in (('Stop | Wait for the stops launched at once', names), ('Start | Wait for the starts launched at once', names[1:])):
+        assert task in out, 'no task %r in the output' % task
+        section = out.split(task, 1)[1].split('\nTASK [', 1)[0]
+        for host in hosts:
+            assert re.search(r'^(ok|changed): \[%s\]' % re.escape(host), section, re.M), (task, host, section[-3000:])
+        assert set(re.findall(r'^skipping: \[([^\]]+)\]', section, re.M)) == set(names) - set(hosts), section[-3000:]
 
 
 def test_every_node_holds_the_same_key_file_0400(migrated):

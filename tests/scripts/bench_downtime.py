@@ -11,6 +11,9 @@ floor  = slowest stop + max(backup, Looker's live window) + migration (or the re
 slowest other start, from the stand-in's configured durations and the backup time measured on the nodes.
 preflight = from the start of ansible-playbook to the first node stopping.
 controller CPU = user + system seconds of ansible-playbook and its workers for the measured run, and per node.
+--restore: on a bed of its own, a migrate run that fails in the backup (node 2's backup filesystem fills when the home
+backup begins), so the run gives service back; restore = the first node starting again to the last node answering
+/alive, beside one node's start time.
 Prints the figures; asserts nothing.
 """
 
@@ -92,6 +95,30 @@ def run(nodes, standin, job='migrate'):
         bed.down()
 
 
+def restore(nodes, standin):
+    """The failure path: how long giving service back to ``nodes`` nodes takes."""
+    bed = Bed(name='bench', nodes=nodes, cluster=True, standin=standin, records=200)
+    try:
+        bed.up()
+        with tempfile.TemporaryDirectory() as tmp:
+            controller = Controller(os.path.join(tmp, 'controller'))
+            since = time.time() - 1
+            proc = run_playbook(bed, 'migrate', controller,
+                                at=('Backup | Back up the Looker home', lambda: bed.fill_backup_fs(min(2, nodes))))
+            bed.unfill_backup_fs(min(2, nodes))
+        if proc.returncode == 0 or 'service restored' not in proc.stdout:
+            print(proc.stdout[-4000:])
+            raise SystemExit('the failing run did not give service back at %d nodes' % nodes)
+        starts = [t for n in bed.nodes for t in _events(n, since, 'Starting Looker')]
+        alive = [_events(n, since, 'Looker started: listening') for n in bed.nodes]
+        span = max(a[-1] for a in alive if a) - min(starts)
+        figures = (nodes, span, standin['start_seconds'], span / standin['start_seconds'], sum(1 for a in alive if a), nodes)
+        print('restore nodes=%-3d restore=%6.1f s (first node starting again to the last node answering /alive)  start=%.1f s'
+              '  restore/start=%.2f  nodes back=%d/%d' % figures, flush=True)
+    finally:
+        bed.down()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--nodes', type=int, nargs='+', default=[3, 10])
@@ -101,11 +128,14 @@ def main():
     parser.add_argument('--migrate', type=float, default=5.0)
     parser.add_argument('--job', choices=['migrate', 'rekey'], default='migrate',
                         help='rekey: migrate first (not measured), then measure a rekey to a new local key')
+    parser.add_argument('--restore', action='store_true', help='also measure the failure path giving service back (a bed of its own)')
     args = parser.parse_args()
     standin = {'stop_seconds': args.stop, 'start_seconds': args.start, 'migrate_seconds': args.migrate,
                'live_window_seconds': args.live_window}
     for nodes in args.nodes:
         run(nodes, standin, args.job)
+        if args.restore:
+            restore(nodes, standin)
     return 0
 
 

@@ -1,0 +1,112 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lk_job_wait
+short_description: Wait on a node for a job launched with async, and return its result
+version_added: 0.1.0
+description:
+  - Waits for the job whose C(results_file) a task launched with C(async) and C(poll=0) returned, checking the file at
+    sub-second intervals, then returns the job's own result and fails when the job failed.
+  - One task per node, with no retry line per check (as C(ansible.builtin.async_status) with C(until) prints). The roles use it
+    to stop or start more nodes than C(forks) in one round.
+  - Removes the results file once read, unless O(cleanup=false).
+  - On timeout it fails and leaves the job alone; the job still runs on the node.
+author:
+  - lookerops.encryption contributors (@lookerops)
+extends_documentation_fragment:
+  - lookerops.encryption.attributes
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    details: Waits and reads the same way; with O(cleanup=true) the results file is removed as well.
+options:
+  results_file:
+    description: The C(results_file) the launching task returned.
+    type: path
+    required: true
+  timeout:
+    description: Seconds to wait for the job.
+    type: int
+    default: 3600
+  poll_interval:
+    description: Seconds between two checks of the results file.
+    type: float
+    default: 0.2
+  cleanup:
+    description: Remove the results file once the job's result is read.
+    type: bool
+    default: true
+seealso:
+  - module: ansible.builtin.async_status
+"""
+
+EXAMPLES = r"""
+- name: Start every other node at once
+  lookerops.encryption.lk_start:
+    unfence: true
+    run_id: "{{ lookerops_run.run_id }}"
+  async: 720
+  poll: 0
+  register: launched
+
+- name: Wait for each start
+  lookerops.encryption.lk_job_wait:
+    results_file: "{{ launched.results_file }}"
+    timeout: 720
+  when: launched.results_file is defined
+"""
+
+RETURN = r"""
+ansible_job_id:
+  description: The job's id.
+  returned: when the job wrote it
+  type: str
+waited_seconds:
+  description: Seconds this task waited.
+  returned: success
+  type: float
+changed:
+  description: Whether the job changed something. Every other value the job returned is returned as it is.
+  returned: success
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lookerops.encryption.plugins.module_utils._async_job import JobWaitError, wait_for_job
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            results_file={'type': 'path', 'required': True},
+            timeout={'type': 'int', 'default': 3600},
+            poll_interval={'type': 'float', 'default': 0.2},
+            cleanup={'type': 'bool', 'default': True},
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        result = wait_for_job(params['results_file'], params['timeout'], params['poll_interval'], params['cleanup'])
+    except JobWaitError as exc:
+        module.fail_json(msg=str(exc), results_file=params['results_file'])
+    for warning in result.pop('warnings', None) or []:
+        module.warn(warning['msg'] if isinstance(warning, dict) and 'msg' in warning else str(warning))
+    result.pop('deprecations', None)
+    result.setdefault('changed', False)
+    if result.get('failed'):
+        result.pop('failed')
+        module.fail_json(msg=result.pop('msg', 'the job failed'), **result)
+    result.pop('failed', None)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the lk_job_wait module: the job's result passed on, its failure failing the task."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.lookerops.encryption.plugins.modules import lk_job_wait
+from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import run_main
+
+
+def _job(tmp_path, data):
+    path = str(tmp_path / 'j9.1')
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump(data, handle)
+    return path
+
+
+def test_the_jobs_result_is_returned(tmp_path, monkeypatch):
+    path = _job(tmp_path, {'changed': True, 'alive': {'status': 200}, 'ansible_job_id': 'j9.1', 'warnings': ['slow start']})
+    warned = []
+    monkeypatch.setattr(lk_job_wait.AnsibleModule, 'warn', lambda self, text: warned.append(text))
+    res = run_main(lk_job_wait, {'results_file': path}, monkeypatch)
+    assert res['changed'] is True and res['alive'] == {'status': 200} and res['ansible_job_id'] == 'j9.1'
+    assert 'failed' not in res and warned == ['slow start'] and not os.path.exists(path)
+
+
+def test_a_failed_job_fails_the_task_with_its_message(tmp_path, monkeypatch):
+    path = _job(tmp_path, {'failed': True, 'changed': False, 'msg': 'Looker can not start because: no key', 'log_lines': ['x']})
+    res = run_main(lk_job_wait, {'results_file': path, 'cleanup': False}, monkeypatch)
+    assert res['failed'] and res['msg'] == 'Looker can not start because: no key' and res['log_lines'] == ['x']
+    assert os.path.exists(path)
+
+
+def test_no_such_job_fails_with_the_reason(tmp_path, monkeypatch):
+    res = run_main(lk_job_wait, {'results_file': str(tmp_path / 'gone')}, monkeypatch)
+    assert res['failed'] and 'does not exist' in res['msg'] and res['results_file'] == str(tmp_path / 'gone')
