@@ -86,3 +86,25 @@ def test_a_rekey_whose_looker_task_failed_is_in_the_rekey_phase():
            'rekey': {'old': 'kcv1:aaaaaaaaaaaaaaaa', 'new': 'kcv1:bbbbbbbbbbbbbbbb', 'result': {'failed': True, 'task_ran': True}}}
     out = render(run)
     assert 'FAILED in phase rekey' in out and 'the rekey may have changed the key' in out
+
+
+def test_a_migration_that_failed_writing_the_key_before_the_stop_says_the_nodes_still_run():
+    """migrate writes the key before the stop: a failure there left Looker running everywhere, so the advice is to run
+    again, not to resume over stopped nodes or to roll back."""
+    out = render({'run_id': 'r-5', 'job': 'migrate', 'cmk': {}})
+    assert 'FAILED in phase cmk' in out and 'the nodes were not stopped: Looker runs on every node as before' in out
+    assert 'run the playbook again (it uses the escrowed key)' in out
+    assert 'rollback' not in out and 'DOWN' not in out and 'lookerops_run_id' not in out
+
+
+def test_a_migration_that_failed_in_the_backup_lists_what_was_done_in_its_order():
+    out = render({'run_id': 'r-6', 'job': 'migrate', 'cmk': {}, 'stop': {'window_started': 0}, 'backup': {}})
+    assert 'FAILED in phase backup' in out
+    assert ('done: preflight, key escrowed and delivered, fence and stop (nodes are DOWN and stay fenced by .deploying)\n'
+            in out), out
+    assert 'resume (after fixing the cause): ansible-playbook -i <inventory> lookerops.encryption.migrate -e lookerops_run_id=r-6' in out
+
+
+def test_a_migration_that_failed_in_the_stop_says_nodes_may_be_down():
+    out = render({'run_id': 'r-7', 'job': 'migrate', 'cmk': {}, 'stop': {'window_started': 0}})
+    assert 'FAILED in phase stop' in out and 'done: preflight, key escrowed and delivered, fence and stop (nodes are DOWN' in out
