@@ -24,7 +24,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    details: Waits and reads the same way; with O(cleanup=true) the results file is removed as well.
+    details: Waits and reads the same way, and keeps the results file.
 options:
   results_file:
     description: The C(results_file) the launching task returned.
@@ -94,7 +94,8 @@ def main():
     )
     params = module.params
     try:
-        result = wait_for_job(params['results_file'], params['timeout'], params['poll_interval'], params['cleanup'])
+        result = wait_for_job(params['results_file'], params['timeout'], params['poll_interval'],
+                              params['cleanup'] and not module.check_mode)
     except JobWaitError as exc:
         module.fail_json(msg=str(exc), results_file=params['results_file'])
     for warning in result.pop('warnings', None) or []:

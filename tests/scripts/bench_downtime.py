@@ -11,7 +11,7 @@ floor  = slowest stop + max(backup, Looker's live window) + migration (or the re
 slowest other start, from the stand-in's configured durations and the backup time measured on the nodes.
 preflight = from the start of ansible-playbook to the first node stopping.
 controller CPU = user + system seconds of ansible-playbook and its workers for the measured run, and per node.
---restore: on a bed of its own, a migrate run that fails in the backup (node 2's backup filesystem fills when the home
+--restore N...: on a bed of its own for each N, a migrate run that fails in the backup (node 2's backup filesystem fills when the home
 backup begins), so the run gives service back; restore = the first node starting again to the last node answering
 /alive, beside one node's start time.
 Prints the figures; asserts nothing.
@@ -128,14 +128,15 @@ def main():
     parser.add_argument('--migrate', type=float, default=5.0)
     parser.add_argument('--job', choices=['migrate', 'rekey'], default='migrate',
                         help='rekey: migrate first (not measured), then measure a rekey to a new local key')
-    parser.add_argument('--restore', action='store_true', help='also measure the failure path giving service back (a bed of its own)')
+    parser.add_argument('--restore', type=int, nargs='+', default=[], metavar='NODES',
+                        help='also measure the failure path giving service back at these node counts (a bed of its own each)')
     args = parser.parse_args()
     standin = {'stop_seconds': args.stop, 'start_seconds': args.start, 'migrate_seconds': args.migrate,
                'live_window_seconds': args.live_window}
     for nodes in args.nodes:
         run(nodes, standin, args.job)
-        if args.restore:
-            restore(nodes, standin)
+    for nodes in args.restore:
+        restore(nodes, standin)
     return 0
 
 

@@ -9,7 +9,8 @@
 #   bash tests/scripts/test.sh --full   the gate plus the long tier: the pytest tests marked
 #                                       `full`, every molecule scenario, the end-to-end migrate on
 #                                       the oldest ansible-core, the whole fault matrix and the
-#                                       downtime benchmark (figures printed, not asserted). Run it
+#                                       downtime benchmark at 3, 30 and 100 nodes, and the service
+#                                       restore at 30 (figures printed, not asserted). Run it
 #                                       before resolving an issue that touches what it covers.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -95,7 +96,7 @@ step "molecule" env ${molecule_scenarios:+LOOKEROPS_MOLECULE_SCENARIOS="$molecul
 bg_finish
 if [ "$full" -eq 1 ]; then
     step "fault matrix (every row)" python tests/scripts/fault_matrix.py
-    step "downtime benchmark (3 nodes)" python tests/scripts/bench_downtime.py --nodes 3
+    step "downtime benchmark (3, 30 and 100 nodes; service restore at 30)" python tests/scripts/bench_downtime.py --nodes 3 30 100 --restore 30
 fi
 
 printf '\n'

@@ -38,3 +38,9 @@ def test_a_failed_job_fails_the_task_with_its_message(tmp_path, monkeypatch):
 def test_no_such_job_fails_with_the_reason(tmp_path, monkeypatch):
     res = run_main(lk_job_wait, {'results_file': str(tmp_path / 'gone')}, monkeypatch)
     assert res['failed'] and 'does not exist' in res['msg'] and res['results_file'] == str(tmp_path / 'gone')
+
+
+def test_check_mode_keeps_the_results_file(tmp_path, monkeypatch):
+    path = _job(tmp_path, {'changed': True})
+    res = run_main(lk_job_wait, {'results_file': path}, monkeypatch, check_mode=True)
+    assert res['changed'] is True and os.path.exists(path)
