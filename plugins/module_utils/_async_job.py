@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Waiting on the node for a job Ansible launched with ``async`` and ``poll: 0``.
 
-Ansible's async wrapper writes ``{"started": ..., "finished": false, ...}`` into the job's results file when the job starts,
-then replaces the file (write and rename) with the module's own result when it ends. This module reads that file at
+Ansible's async wrapper writes ``{"started": 1, "finished": 0, "ansible_job_id": ...}`` into the job's results file when the
+job starts, then replaces the file (write and rename) with the module's own result when it ends. Only that first record
+has a false ``finished``: a module's result may hold a ``started`` of its own (lk_start says whether it started Looker). This module reads that file at
 sub-second intervals, so a play waits for many launched jobs in one task per node, without a retry line per poll.
 """
 
@@ -37,7 +38,7 @@ def read_job(results_file):
         return False, {}
     if not isinstance(data, dict):
         return False, {}
-    if 'started' in data and not data.get('finished'):
+    if 'finished' in data and not data['finished']:
         return False, data
     return True, data
 
@@ -59,6 +60,6 @@ def wait_for_job(results_file, timeout, poll_interval=0.2, cleanup=True, clock=t
             os.unlink(results_file)
         except FileNotFoundError:
             pass
-    result = {key: value for key, value in data.items() if key not in ('started', 'finished', 'invocation', '_ansible_no_log')}
+    result = {key: value for key, value in data.items() if key not in ('invocation', '_ansible_no_log')}
     result['waited_seconds'] = round(clock() - began, 3)
     return result

@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.lookerops.encryption.plugins.module_utils import _async_job as aj
 
 STARTED = {'started': True, 'finished': False, 'ansible_job_id': 'j1.2', 'results_file': 'x'}
+STARTED_OLD_CORE = {'started': 1, 'finished': 0, 'ansible_job_id': 'j1.2'}  # ansible-core before 2.19 writes 1 and 0
 
 
 def _write(path, data):
@@ -52,6 +53,21 @@ def test_a_running_job_is_waited_for_at_the_poll_interval(tmp_path):
     assert fake.sleeps == [0.2, 0.2, 0.2]
     assert result['failed'] and result['msg'] == 'Looker can not start' and result['waited_seconds'] == pytest.approx(0.6)
     assert os.path.exists(path)  # cleanup=False keeps it
+
+
+def test_a_result_with_a_started_of_its_own_is_finished(tmp_path):
+    """lk_start returns started (whether it started Looker): only the wrapper's first record has a false finished."""
+    path = str(tmp_path / 'j1.2')
+    _write(path, {'changed': True, 'started': True, 'pid': 42, 'ansible_job_id': 'j1.2'})
+    assert aj.read_job(path) == (True, {'changed': True, 'started': True, 'pid': 42, 'ansible_job_id': 'j1.2'})
+    assert aj.wait_for_job(path, 5)['started'] is True
+
+
+@pytest.mark.parametrize('record', [STARTED, STARTED_OLD_CORE])
+def test_the_wrappers_first_record_is_running(tmp_path, record):
+    path = str(tmp_path / 'j1.2')
+    _write(path, record)
+    assert aj.read_job(path) == (False, record)
 
 
 @pytest.mark.parametrize('text', ['', '{"changed": tr', '[1, 2]'])
