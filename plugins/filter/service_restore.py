@@ -1,15 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter lookerops.encryption.service_restore: whether a failed run gives service back by itself, and why."""
+"""Filters of a failed run's service restore: whether it gives service back (service_restore), and how
+(restore_service_plan, restore_service_env_failed, restore_service_outcome)."""
 
 from __future__ import annotations
 
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._service_restore import service_restore
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._service_restore import (
+    restore_service_env_failed,
+    restore_service_outcome,
+    restore_service_plan,
+    service_restore,
+)
 
 
 class FilterModule:
     """lookerops.encryption failure handling."""
 
     def filters(self):
-        return {'service_restore': service_restore}
+        return {
+            'service_restore': service_restore,
+            'restore_service_plan': restore_service_plan,
+            'restore_service_env_failed': restore_service_env_failed,
+            'restore_service_outcome': restore_service_outcome,
+        }

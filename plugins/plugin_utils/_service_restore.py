@@ -64,3 +64,74 @@ def service_restore(run, check_mode=False):
     return _answer(False, '%s failed without one of Looker\'s documented refusals%s: it may have changed records (a '
                           'missing "Starting migration" line proves nothing), so the nodes stay stopped and fenced'
                    % (task, ' (error %s)' % error if error else ''))
+
+
+# The service restore itself (roles/start/tasks/restore_service.yml). Which nodes run the rescue depends on the failure:
+# every node when a task failed on one node (any_errors_fatal brings them all into the rescue), one node when a run_once
+# task failed (Ansible takes the others out of the play). Each node in the rescue acts for itself, in parallel; the
+# others are acted for by delegation. Only nodes that answered preflight are given service back.
+
+def _failed(result):
+    return bool(result.get('failed') or result.get('unreachable'))
+
+
+def _up(result):
+    return bool(result) and not (_failed(result) or result.get('skipped'))
+
+
+def _node_of(result):
+    item = result.get('item')
+    return item.get('item') if isinstance(item, dict) else item
+
+
+def _needs_reset(node):
+    """Whether this run wrote the node's key settings where there were none: then they are put back (removed)."""
+    env = (node or {}).get('node_env') or {}
+    return bool(env.get('changed')) and env.get('key_identity_before') is None
+
+
+def restore_service_plan(hosts, nodes, here):
+    """The service restore's plan: who is given service back, and who acts for whom.
+
+    ``hosts`` are the play's nodes in inventory order (the first is started first), ``nodes`` each one's ``lookerops_node``
+    fact (``{}`` when it has none) and ``here`` whether each one is in this rescue. Returns lists of node names: ``hosts``,
+    ``nodes`` (the nodes that answered preflight, given service back), ``first`` (the node started alone first, a list of
+    at most one), ``reset_self`` and ``reset_delegated`` (whose key settings are put back, by the node itself or by
+    delegation), ``start_self`` and ``start_delegated`` (the nodes started after the first, likewise).
+    """
+    hosts = list(hosts or [])
+    node_of = dict(zip(hosts, list(nodes or []) + [{}] * len(hosts)))
+    here_of = dict(zip(hosts, list(here or []) + [False] * len(hosts)))
+    back = [host for host in hosts if (node_of[host] or {}).get('reachable')]
+    return {
+        'hosts': hosts,
+        'nodes': back,
+        'first': back[:1],
+        'reset_self': [host for host in back if here_of[host] and _needs_reset(node_of[host])],
+        'reset_delegated': [host for host in back if not here_of[host] and _needs_reset(node_of[host])],
+        'start_self': [host for host in back[1:] if here_of[host]],
+        'start_delegated': [host for host in back[1:] if not here_of[host]],
+    }
+
+
+def restore_service_env_failed(plan, delegated_results, self_results):
+    """The nodes whose key settings could not be put back (they are not started).
+
+    ``delegated_results`` are the loop results of the delegated reset, ``self_results`` each ``plan['reset_self']`` node's
+    own result (``{}`` when it has none), in that order.
+    """
+    failed = [_node_of(result) for result in delegated_results or [] if _failed(result)]
+    failed += [host for host, result in zip(plan['reset_self'], self_results or []) if _failed(result or {})]
+    return failed
+
+
+def restore_service_outcome(plan, first_results, delegated_results, self_results):
+    """``{restored, not_restored}``: the nodes answering ``/alive`` again, and every other node of the play.
+
+    ``first_results`` are the loop results of the first node's start, ``delegated_results`` those of the waits for the
+    nodes acted for by delegation (each item the launch's result), ``self_results`` each ``plan['start_self']`` node's
+    own wait result (``{}`` when it has none), in that order.
+    """
+    restored = [_node_of(result) for result in list(first_results or []) + list(delegated_results or []) if _up(result)]
+    restored += [host for host, result in zip(plan['start_self'], self_results or []) if _up(result or {})]
+    return {'restored': restored, 'not_restored': [host for host in plan['hosts'] if host not in restored]}

@@ -80,3 +80,90 @@ def test_filter():
     flt = service_filter.FilterModule().filters()['service_restore']
     assert flt(migrate_run(error='key_size'), False)['restore'] is True
     assert flt(migrate_run(), False)['restore'] is False
+
+
+# The service restore's plan and outcome.
+HOSTS = ['n1', 'n2', 'n3', 'n4']
+CHANGED = {'reachable': True, 'node_env': {'changed': True, 'key_identity_before': None}}
+KEPT = {'reachable': True, 'node_env': {'changed': False, 'key_identity_before': None}}
+HAD_KEY = {'reachable': True, 'node_env': {'changed': True, 'key_identity_before': 'kcv1:abc'}}
+NO_ENV = {'reachable': True}
+GONE = {'reachable': False}
+
+
+@pytest.mark.parametrize('case, nodes, here, expected', [
+    ('every node in the rescue (a task failed on one node)', [CHANGED] * 4, [True] * 4,
+     {'nodes': HOSTS, 'first': ['n1'], 'reset_self': HOSTS, 'reset_delegated': [], 'start_self': ['n2', 'n3', 'n4'],
+      'start_delegated': []}),
+    ('one node in the rescue (a run_once task failed)', [CHANGED] * 4, [True, False, False, False],
+     {'nodes': HOSTS, 'first': ['n1'], 'reset_self': ['n1'], 'reset_delegated': ['n2', 'n3', 'n4'], 'start_self': [],
+      'start_delegated': ['n2', 'n3', 'n4']}),
+    ('the node in the rescue is not the first', [CHANGED] * 4, [False, False, True, False],
+     {'nodes': HOSTS, 'first': ['n1'], 'reset_self': ['n3'], 'reset_delegated': ['n1', 'n2', 'n4'], 'start_self': ['n3'],
+      'start_delegated': ['n2', 'n4']}),
+    ('settings not written, written over a key, never set: not reset', [KEPT, HAD_KEY, NO_ENV, CHANGED], [True] * 4,
+     {'nodes': HOSTS, 'first': ['n1'], 'reset_self': ['n4'], 'reset_delegated': [], 'start_self': ['n2', 'n3', 'n4'],
+      'start_delegated': []}),
+    ('a node that did not answer preflight gets nothing, the next is first', [GONE, CHANGED, {}, CHANGED], [True] * 4,
+     {'nodes': ['n2', 'n4'], 'first': ['n2'], 'reset_self': ['n2', 'n4'], 'reset_delegated': [], 'start_self': ['n4'],
+      'start_delegated': []}),
+    ('no node answered preflight', [GONE] * 4, [True] * 4,
+     {'nodes': [], 'first': [], 'reset_self': [], 'reset_delegated': [], 'start_self': [], 'start_delegated': []}),
+    ('fewer facts than hosts', [CHANGED], [True],
+     {'nodes': ['n1'], 'first': ['n1'], 'reset_self': ['n1'], 'reset_delegated': [], 'start_self': [], 'start_delegated': []}),
+])
+def test_restore_service_plan(case, nodes, here, expected):
+    plan = sr.restore_service_plan(HOSTS, nodes, here)
+    assert plan == dict(expected, hosts=HOSTS), case
+
+
+def plan_of(here):
+    return sr.restore_service_plan(HOSTS, [CHANGED] * 4, here)
+
+
+OK = {'changed': True}
+FAILED = {'failed': True, 'msg': 'permission denied'}
+UNREACHABLE = {'unreachable': True, 'msg': 'ssh: connect timed out'}
+
+
+@pytest.mark.parametrize('case, here, delegated, self_results, expected', [
+    ('every reset worked', [True] * 4, [], [OK] * 4, []),
+    ('a node failed its own reset', [True] * 4, [], [OK, FAILED, OK, OK], ['n2']),
+    ('a node became unreachable', [True] * 4, [], [OK, OK, UNREACHABLE, OK], ['n3']),
+    ('a node without a result (left the play)', [True] * 4, [], [OK, {}, OK, OK], []),
+    ('delegated resets, one failed, one unreachable', [True, False, False, False],
+     [dict(FAILED, item='n2'), dict(OK, item='n3'), dict(UNREACHABLE, item='n4')], [OK], ['n2', 'n4']),
+])
+def test_restore_service_env_failed(case, here, delegated, self_results, expected):
+    assert sr.restore_service_env_failed(plan_of(here), delegated, self_results) == expected, case
+
+
+def waited(node, result):
+    """A delegated wait's loop result: its item is the launch's loop result, whose item is the node."""
+    return dict(result, item={'results_file': '/x', 'item': node})
+
+
+@pytest.mark.parametrize('case, here, first, delegated, self_results, restored', [
+    ('all back, acting for themselves', [True] * 4, [dict(OK, item='n1')], [], [OK] * 3, HOSTS),
+    ('all back, by delegation', [True, False, False, False], [dict(OK, item='n1')],
+     [waited('n2', OK), waited('n3', OK), waited('n4', OK)], [], HOSTS),
+    ('first start failed', [True] * 4, [dict(FAILED, item='n1')], [], [OK] * 3, ['n2', 'n3', 'n4']),
+    ('first skipped (its settings could not be put back)', [True] * 4, [{'skipped': True, 'item': 'n1'}], [], [OK] * 3,
+     ['n2', 'n3', 'n4']),
+    ('a wait failed, a node unreachable, a wait skipped, a wait missing', [True] * 4, [dict(OK, item='n1')], [],
+     [FAILED, UNREACHABLE, {'skipped': True}], ['n1']),
+    ('self wait results missing for a node that left', [True] * 4, [dict(OK, item='n1')], [], [OK, {}], ['n1', 'n2']),
+    ('a delegated wait failed', [True, False, False, False], [dict(OK, item='n1')],
+     [waited('n2', OK), waited('n3', FAILED), waited('n4', UNREACHABLE)], [], ['n1', 'n2']),
+])
+def test_restore_service_outcome(case, here, first, delegated, self_results, restored):
+    outcome = sr.restore_service_outcome(plan_of(here), first, delegated, self_results)
+    assert outcome['restored'] == restored, case
+    assert outcome['not_restored'] == [host for host in HOSTS if host not in restored], case
+
+
+def test_restore_filters():
+    filters = service_filter.FilterModule().filters()
+    plan = filters['restore_service_plan'](HOSTS, [CHANGED] * 4, [True] * 4)
+    assert filters['restore_service_env_failed'](plan, [], [FAILED, OK, OK, OK]) == ['n1']
+    assert filters['restore_service_outcome'](plan, [dict(OK, item='n1')], [], [OK] * 3)['not_restored'] == []

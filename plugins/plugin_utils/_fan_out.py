@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal helper of lookerops.encryption (controller side): a node task run on every node at once.
+
+Not a public API. Exposed to the playbooks as the filters ``lookerops.encryption.fan_out_async``,
+``lookerops.encryption.fan_out_result`` and ``lookerops.encryption.any_was_running``. With more nodes than Ansible's
+forks, a plain task runs in one batch of forks after the other; launched with ``async`` and ``poll: 0`` it is dispatched
+to every node in one round, and ``lk_job_wait`` then waits for each node's result. The stop and start roles use it.
+"""
+
+from __future__ import annotations
+
+# Seconds an async job may outlive the task's own timeout before Ansible's async wrapper ends it: the module's own
+# timeout always answers first, with its own message.
+ASYNC_MARGIN = 120
+
+
+def fan_out_async(timeout, hosts, forks, check_mode=False, enabled=True):
+    """Seconds of ``async`` for a node task whose own timeout is ``timeout``; 0 (a plain task) unless it must fan out.
+
+    The task fans out only when the play has more nodes (``hosts``) than forks, outside check mode (an async task reports
+    nothing useful there), and when fanning out is not turned off (``enabled``, the role's parallel setting).
+    """
+    if check_mode or not enabled:
+        return 0
+    if int(hosts) <= int(forks):
+        return 0
+    return int(timeout) + ASYNC_MARGIN
+
+
+def _ran(result):
+    return isinstance(result, dict) and bool(result) and not result.get('skipped')
+
+
+def fan_out_result(launch, waited=None):
+    """One node's result of a task that may have fanned out: the wait's result when it ran, else the task's own."""
+    if _ran(waited):
+        return waited
+    return launch if isinstance(launch, dict) else {}
+
+
+def any_was_running(launches, waits):
+    """Whether any node's stop (``launches`` and ``waits``, one entry per node, in the same order) found Looker running."""
+    waits = list(waits or [])
+    waits += [{}] * (len(launches or []) - len(waits))
+    return any(fan_out_result(launch, waited).get('was_running') for launch, waited in zip(launches or [], waits))

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, lookerops.encryption contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of _fan_out: when a node task runs on every node at once, and which result is each node's."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.lookerops.encryption.plugins.filter import fan_out as fan_out_filter
+from ansible_collections.lookerops.encryption.plugins.plugin_utils import _fan_out as fo
+
+LAUNCHED = {'ansible_job_id': 'j1', 'results_file': '/root/.ansible_async/j1', 'started': 1, 'finished': 0, 'changed': True}
+SKIPPED = {'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False'}
+
+
+@pytest.mark.parametrize('case, args, expected', [
+    ('more nodes than forks', (300, 100, 50), 420),
+    ('forks given as a string (ansible_forks)', (300, 100, '50'), 420),
+    ('timeout given as a string', ('60', 3, 2), 180),
+    ('as many nodes as forks: a plain task', (300, 50, 50), 0),
+    ('fewer nodes than forks: a plain task', (300, 3, 5), 0),
+    ('check mode: a plain task', (300, 100, 50, True), 0),
+    ('turned off (start one node after the other)', (300, 100, 50, False, False), 0),
+])
+def test_fan_out_async(case, args, expected):
+    assert fo.fan_out_async(*args) == expected, case
+
+
+@pytest.mark.parametrize('case, launch, waited, expected', [
+    ('fanned out: the wait has the result', LAUNCHED, {'was_running': True}, {'was_running': True}),
+    ('a plain task: the wait was skipped', {'was_running': False}, SKIPPED, {'was_running': False}),
+    ('a plain task: no wait recorded', {'was_running': True}, {}, {'was_running': True}),
+    ('a plain task: wait undefined', {'was_running': True}, None, {'was_running': True}),
+    ('nothing at all', None, None, {}),
+])
+def test_fan_out_result(case, launch, waited, expected):
+    assert fo.fan_out_result(launch, waited) == expected, case
+
+
+@pytest.mark.parametrize('case, launches, waits, expected', [
+    ('a plain stop found one running', [{'was_running': False}, {'was_running': True}], [SKIPPED, SKIPPED], True),
+    ('a plain stop found none running (a resume)', [{'was_running': False}, {'was_running': False}], [SKIPPED, SKIPPED], False),
+    ('fanned out, one was running', [LAUNCHED, LAUNCHED], [{'was_running': False}, {'was_running': True}], True),
+    ('fanned out, none running', [LAUNCHED, LAUNCHED], [{'was_running': False}, {'was_running': False}], False),
+    ('a launch record alone says nothing', [LAUNCHED], [{}], False),
+    ('fewer waits than nodes', [{'was_running': True}], [], True),
+    ('no node', [], [], False),
+])
+def test_any_was_running(case, launches, waits, expected):
+    assert fo.any_was_running(launches, waits) is expected, case
+
+
+def test_filters():
+    filters = fan_out_filter.FilterModule().filters()
+    assert filters['fan_out_async'](10, 3, 2) == 130
+    assert filters['fan_out_result'](LAUNCHED, {'was_running': True}) == {'was_running': True}
+    assert filters['any_was_running']([LAUNCHED], [{'was_running': True}]) is True
