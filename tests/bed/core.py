@@ -14,6 +14,7 @@ Layout of the workdir (default /tmp/lookerops-bed/NAME)::
                             bin/ (-> /usr/local/bin, holds java), hosts (-> /etc/hosts),
                             sshd config, host key and pid, init.json, watchdog.log, standin.json
     inventory.yml  inventory-local.yml
+    reports/                the runs' reports (lookerops_report_dir in both inventories)
 
 Only one bed can be up at a time: the addresses (198.51.100.0/24), the bridge and the namespace
 names are fixed.
@@ -253,6 +254,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         self.shared_dir = os.path.join(self.workdir, 'shared')
         self.inventory = os.path.join(self.workdir, 'inventory.yml')
         self.local_inventory = os.path.join(self.workdir, 'inventory-local.yml')
+        self.report_dir = os.path.join(self.workdir, 'reports')
         # Sized for the nodes: each stand-in holds two connections, and each node's checks (preflight, the stop's
         # session check) open one more at once, with room for the dump client and the tests' own.
         self.mariadb = MariaDB(os.path.join(self.workdir, 'mariadb'), host=HOST_ADDRESS, time_zone=backend_time_zone,
@@ -602,7 +604,9 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
         import yaml  # pylint: disable=import-outside-toplevel
         common = ('-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ControlMaster=auto '
                   '-o ControlPersist=60s -o ControlPath=%s/%%C' % self.cp_dir)
-        node_vars = {'lookerops_looker_home': LOOKER_HOME, 'lookerops_looker_user': LOOKER_USER}
+        # The runs' reports go to the bed's own directory, not the home of the user running the tests.
+        node_vars = {'lookerops_looker_home': LOOKER_HOME, 'lookerops_looker_user': LOOKER_USER,
+                     'lookerops_report_dir': self.report_dir}
         window = self.looker_live_window()
         if window is not None:
             # What an operator states when their Looker's live window is not the documented minute: the bed's
@@ -620,7 +624,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
             'hosts': {n.name: {'lookerops_looker_home': n.home, 'lookerops_bed_node_address': n.address}
                       for n in self.nodes},
             'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': '/usr/bin/python3',
-                     'lookerops_looker_user': LOOKER_USER},
+                     'lookerops_looker_user': LOOKER_USER, 'lookerops_report_dir': self.report_dir},
         }}}}
         header = ('---\n# lookerops test bed %r: local-connection variant. Every host runs on this machine in its\n'
                   '# namespaces: same hostname and facts everywhere, /alive on 127.0.0.1 is not the node\'s.\n'

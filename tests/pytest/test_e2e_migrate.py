@@ -15,6 +15,7 @@ import re
 import shutil
 import threading
 import time
+from html.parser import HTMLParser
 
 import pytest
 
@@ -326,6 +327,58 @@ def test_more_nodes_than_forks_stop_and_start_in_one_round(migrated):
         assert set(re.findall(r'^skipping: \[([^\]]+)\]', section, re.M)) == set(names) - set(hosts), section[-3000:]
 
 
+class _Page(HTMLParser):
+    """The tags of a page, every attribute that could fetch something, and its text."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.references, self.text, self.bars = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        attrs = dict(attrs)
+        self.references += [(tag, name) for name in ('src', 'href', 'xlink:href', 'action', 'data') if name in attrs]
+        if tag == 'rect' and 'segment' in (attrs.get('class') or '').split():
+            self.bars.append(attrs['class'].split()[1])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def report_of(bed, stdout):
+    """The paths of the report a run said it wrote (html, txt), checked private."""
+    match = re.search(r'report: (/\S+?)\.html \(and \.txt\)', stdout)
+    assert match, 'the run did not say where its report is'
+    stem = match.group(1)
+    assert os.path.dirname(stem) == bed.report_dir
+    assert os.stat(bed.report_dir).st_mode & 0o777 == 0o700
+    for ext in ('html', 'txt'):
+        assert os.stat('%s.%s' % (stem, ext)).st_mode & 0o777 == 0o600
+    return stem + '.html', stem + '.txt'
+
+
+def test_the_report_for_the_change_record(migrated):
+    """A self-contained page: every node's stop, backup and start on one timeline, the migration on the first node, the
+    proof from the log, the backups with their checksums, the key by its check value; nothing fetched from elsewhere."""
+    bed, proc = migrated['bed'], migrated['proc']
+    html_path, text_path = report_of(bed, proc.stdout)
+    with open(html_path, encoding='utf-8') as handle:
+        page = _Page()
+        page.feed(handle.read())
+    assert 'svg' in page.tags and page.references == [] and 'script' not in page.tags
+    assert page.bars.count('stop') == page.bars.count('backup') == page.bars.count('start') == len(bed.nodes)
+    assert page.bars.count('migrate') == 1
+    text = ''.join(page.text)
+    assert 'Starting migration from AES-128-CBC Legacy to AES-GCM-256' in text and 'completed' in text
+    for node in bed.nodes:
+        assert node.name in text
+    with open(text_path, encoding='utf-8') as handle:
+        plain = handle.read()
+    kcv = re.search(r'kcv1:[0-9a-f]+', proc.stdout).group(0)
+    assert kcv in plain and kcv in text
+    assert len(re.findall(r'sha256 [0-9a-f]{64}', plain)) >= len(bed.nodes) + 1  # every home and the backend
+
+
 def test_every_node_holds_the_same_key_file_0400(migrated):
     bed = migrated['bed']
     kcvs = set()
@@ -398,6 +451,7 @@ def test_the_key_never_leaks(migrated):
     assert migrated['watcher'].samples > 10
     assert not any(n in argv for argv in migrated['watcher'].seen for n in needles), 'key material in a process argv'
     assert scan_tree(controller.workdir, needles) == []
+    assert scan_tree(bed.report_dir, needles) == [], 'key material in a report'
     for node in bed.nodes:
         leaks = scan_tree(node.tmp_dir, needles) + scan_tree(node.root_dir, needles)
         leaks += scan_tree(node.user_home, needles, skip={os.path.join(node.user_home, '.lookerops', 'cmk.key')})
@@ -486,6 +540,10 @@ def test_crash_during_migration_then_resume(bed_factory, tmp_path):
     assert match, proc.stdout[-3000:]
     assert all(fences(bed).values()), 'nodes must stay fenced after a failed migration'
     assert not any(all_alive(bed).values()), 'nodes must stay down after a failed migration'
+    with open(report_of(bed, proc.stdout)[1], encoding='utf-8') as handle:
+        report = handle.read()
+    assert re.search(r'^outcome: +failed$', report, re.M) and 'not ended: the nodes were left stopped' in report
+    assert match.group(1) in report, 'the report must carry the resume command'
     bed.set_standin(None, crash_midway=False)
     proc = run_playbook(bed, 'migrate', controller, extra_vars={'lookerops_run_id': match.group(2)})
     assert proc.returncode == 0, proc.stdout[-5000:]
