@@ -95,6 +95,13 @@ options:
       - Free space (MiB) that must remain in O(dest_dir) beyond the estimated backup size.
     type: int
     default: 64
+  probe_seconds:
+    description:
+      - In check mode with O(what=home), measure for at most this many seconds how fast the node reads and compresses its
+        home's own files as the backup does (nothing is written); RV(probe_bytes_per_second) is the result. 0 measures
+        nothing. The downtime forecast divides the backup's estimate by it.
+    type: float
+    default: 0
   key_check_value:
     description:
       - The key check value in force for the data being backed up (the migration marker's C(kcv), or a note such as
@@ -177,6 +184,12 @@ free_bytes:
   description: Free bytes in the filesystem of O(dest_dir).
   returned: always
   type: int
+probe_bytes_per_second:
+  description:
+    - In check mode with O(what=home) and O(probe_seconds), the bytes per second at which the node read and compressed
+      its home's files; null when nothing was measured (no file data, or O(probe_seconds) 0).
+  returned: check mode, what=home, when no backup of this id exists yet
+  type: float
 '''
 
 import socket
@@ -196,6 +209,7 @@ def main():
         'exclude_paths': {'type': 'list', 'elements': 'path', 'default': []},
         'free_space_margin_mb': {'type': 'int', 'default': 64},
         'key_check_value': {'type': 'str', 'no_log': False},
+        'probe_seconds': {'type': 'float', 'default': 0},
     })
     params = module.params
     margin = params['free_space_margin_mb'] * 1024 * 1024
@@ -208,7 +222,7 @@ def main():
     result = run_job(
         module,
         lambda: HomeBackup(params['looker_home'], params['dest_dir'], params['backup_id'], params['name'] or socket.gethostname(),
-                           params['excludes'], params['exclude_paths'], margin),
+                           params['excludes'], params['exclude_paths'], margin, params['probe_seconds']),
         lambda cfg: BackendBackup(cfg, params['dest_dir'], params['backup_id'], margin, params['key_check_value']),
         lambda job: job.run(check_mode=module.check_mode), 'backup', os_error=disk_full)
     if result['changed']:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime
 import html
 
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._forecast import forecast_error
+
 # Each phase's segment in the timeline: its label and colour.
 PHASES = (
     ('stop', 'stop', '#c0392b'),
@@ -194,6 +196,19 @@ def _node_rows(run, hosts, nodes):
     return rows
 
 
+def _forecast_line(forecast, window):
+    """The forecast made in preflight, beside the actual window when the run has one."""
+    if not forecast:
+        return 'none (no downtime window of this kind)'
+    line = str(forecast.get('text') or '%.0f s' % (_number(forecast.get('window_seconds')) or 0))
+    if window and window.get('end') is not None:
+        actual = window['end'] - window['start']
+        error = forecast_error(forecast, actual)
+        if error is not None:
+            line += '; actual %.0f s (forecast %+.0f %%)' % (actual, error * 100)
+    return line
+
+
 def _key_line(run):
     cmk = run.get('cmk') or {}
     rekey = run.get('rekey') or {}
@@ -235,6 +250,7 @@ def run_report(run, hosts, nodes, summary, outcome='completed'):
         ('nodes', ', '.join(hosts or []) or '-'),
         ('first node', run.get('first_node') or '-'),
         ('downtime window', window_text),
+        ('downtime forecast', _forecast_line(run.get('forecast'), window)),
         ('key', _key_line(run)),
     ]
     evidence = list((run.get('start') or {}).get('evidence') or [])

@@ -600,6 +600,17 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
             window = DEFAULTS['live_window_seconds']
         return None if window is None else float(window)
 
+    def looker_times(self):
+        """What an operator who knows their cluster states for the downtime forecast: the stand-in's stop, start and
+        task times (given or its defaults); {} for another implementation whose times the bed was not told."""
+        if not (self.install_standin and self.installer is None):
+            return {}
+        from standin.config import DEFAULTS  # pylint: disable=import-outside-toplevel
+        conf = dict(DEFAULTS, **self.standin)
+        return {'lookerops_forecast_stop_seconds': float(conf['stop_seconds']),
+                'lookerops_forecast_start_seconds': float(conf['start_seconds']),
+                'lookerops_forecast_task_seconds': float(conf['migrate_seconds'])}
+
     def _write_inventories(self):
         import yaml  # pylint: disable=import-outside-toplevel
         common = ('-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ControlMaster=auto '
@@ -612,6 +623,7 @@ class Bed:  # pylint: disable=too-many-instance-attributes,too-many-public-metho
             # What an operator states when their Looker's live window is not the documented minute: the bed's
             # Looker has a short one, so the runs do not wait a minute that this Looker does not count.
             node_vars['lookerops_live_window_seconds'] = window
+        node_vars.update(self.looker_times())
         inv = {'all': {'children': {'looker_nodes': {
             'hosts': {n.name: {'ansible_host': n.address} for n in self.nodes},
             'vars': dict(node_vars, ansible_user='root', ansible_ssh_private_key_file=self.ssh_key,

@@ -279,6 +279,18 @@ def test_check_mode_changes_nothing(legacy_cluster, tmp_path):
         assert not os.path.exists(os.path.join(node.user_home, '.lookerops', 'cmk.key'))
         with open(os.path.join(node.home, 'lookerstart.cfg'), encoding='utf-8') as handle:
             assert 'lookerops.encryption' not in handle.read()
+    # The forecast before the change: every part, with the times the bed states for its stand-in and the backups measured.
+    match = re.search(r'downtime forecast: (\d+) s = stop (\d+) \+ max\(backup (\d+), live window (\d+)\) \+ '
+                      r'migrate_encryption (\d+) \+ start of the first node (\d+) \+ start of the others (\d+)', proc.stdout)
+    assert match, proc.stdout[-4000:]
+    total, stop, backup, window, task, first, rest = (int(x) for x in match.groups())
+    assert window == round(bed.looker_live_window()) and 'backup not measured' not in proc.stdout
+    assert abs(total - (stop + max(backup, window) + task + first + rest)) <= 3  # each part rounded on its own
+    # A check run writes its report too, saying nothing was changed.
+    with open(report_of(bed, proc.stdout)[1], encoding='utf-8') as handle:
+        report = handle.read()
+    assert re.search(r'^outcome: +check mode: nothing was changed$', report, re.M)
+    assert re.search(r'^downtime forecast: +%d s = stop' % total, report, re.M)
 
 
 # --- the migration, its re-run, and the rollback -----------------------------------------------
@@ -313,7 +325,8 @@ def test_migrate_moves_every_record_to_gcm_and_loses_nothing(migrated):
     assert all(all_alive(bed).values())
     assert not any(fences(bed).values())
     assert 'Starting migration from AES-128-CBC Legacy to AES-GCM-256' in proc.stdout
-    assert 'downtime window:' in proc.stdout
+    assert re.search(r'downtime window: [\d.]+ s \(first node stopped to last node answering /alive\); forecast \d+ s, [+-]\d+ %',
+                     proc.stdout), 'the summary must show the window beside its forecast'
 
 
 def test_more_nodes_than_forks_stop_and_start_in_one_round(migrated):

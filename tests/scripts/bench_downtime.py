@@ -11,6 +11,8 @@ floor  = slowest stop + max(backup, Looker's live window) + migration (or the re
 slowest other start, from the stand-in's configured durations and the backup time measured on the nodes.
 preflight = from the start of ansible-playbook to the first node stopping.
 controller CPU = user + system seconds of ansible-playbook and its workers for the measured run, and per node.
+forecast = the downtime forecast preflight printed before the stop (the same a --check run prints: the bed states the
+stand-in's stop, start and task times, as an operator states their cluster's), and how far it was from the window.
 --restore N...: on a bed of its own for each N, a migrate run that fails in the backup (node 2's backup filesystem fills when the home
 backup begins), so the run gives service back; restore = the first node starting again to the last node answering
 /alive, beside one node's start time.
@@ -87,10 +89,14 @@ def run(nodes, standin, job='migrate'):
             ended = _events(bed.nodes[0], since, 'Rekey of the key encryption key complete')
             task = (ended[-1] - began[-1]) if began and ended else 0.0
         floor = standin['stop_seconds'] + max(backup, standin['live_window_seconds']) + task + 2 * standin['start_seconds']
-        figures = (job, nodes, window, floor, window / floor, preflight, cpu, cpu / nodes, standin['stop_seconds'],
-                   standin['live_window_seconds'], backup, task, standin['start_seconds'])
-        print('%s nodes=%-3d window=%6.1f s  floor=%6.1f s  window/floor=%.3f  preflight=%5.1f s  controller CPU=%6.1f s'
-              ' (%.2f s per node)  (stop %.1f, live window %.1f, backup %.1f, task %.1f, start %.1f)' % figures, flush=True)
+        # The forecast preflight made before the stop (the same one a --check run prints), against the window measured here.
+        match = re.search(r'downtime forecast: (\d+(?:\.\d+)?) s', proc.stdout)
+        forecast = float(match.group(1)) if match else float('nan')
+        figures = (job, nodes, window, floor, window / floor, forecast, (forecast - window) / window * 100, preflight, cpu,
+                   cpu / nodes, standin['stop_seconds'], standin['live_window_seconds'], backup, task, standin['start_seconds'])
+        print('%s nodes=%-3d window=%6.1f s  floor=%6.1f s  window/floor=%.3f  forecast=%6.1f s (%+.0f %%)  preflight=%5.1f s'
+              '  controller CPU=%6.1f s (%.2f s per node)  (stop %.1f, live window %.1f, backup %.1f, task %.1f, start %.1f)'
+              % figures, flush=True)
     finally:
         bed.down()
 

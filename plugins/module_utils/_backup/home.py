@@ -17,6 +17,7 @@ import shutil
 import socket
 import stat
 import tarfile
+import time
 import zlib
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup.errors import BackupError, is_enospc
@@ -133,6 +134,48 @@ def estimate_home(home, excludes, exclude_paths=None):
     return total + 20 * TAR_BLOCK, entries, file_bytes
 
 
+class _CountingSink:
+    """Where the probe's compressed bytes go: counted, never kept."""
+
+    def __init__(self):
+        self.size = 0
+
+    def write(self, data):
+        self.size += len(data)
+        return len(data)
+
+
+def probe_throughput(home, excludes, exclude_paths=None, seconds=0.5, clock=time.monotonic):
+    """Bytes per second at which this node reads and compresses its home as the backup does (gzip on every core), measured
+    on the home's own files for at most ``seconds``; None when the home has no file data to measure. Nothing is written.
+    """
+    if not seconds or seconds <= 0:
+        return None
+    began = clock()
+    deadline = began + seconds
+    read = 0
+    with ParallelGzipWriter(_CountingSink()) as gz:
+        for path, _rel, st in walk_home(home, excludes, exclude_paths):
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            try:
+                with open(path, 'rb') as src:
+                    while clock() < deadline:
+                        chunk = src.read(CHUNK)
+                        if not chunk:
+                            break
+                        gz.write(chunk)
+                        read += len(chunk)
+            except OSError:
+                continue  # a file that cannot be read now is the backup's to report, not the probe's
+            if clock() >= deadline:
+                break
+    elapsed = clock() - began
+    if read == 0 or elapsed <= 0:
+        return None
+    return read / elapsed
+
+
 def write_home_archive(home, dest, excludes, exclude_paths=None, skipped=None):
     """Stream the home into ``dest`` (.tar.gz, 0600, atomic). Returns (sha256, size, files, total_bytes)."""
     home = os.path.normpath(os.path.abspath(home))
@@ -194,7 +237,7 @@ def verify_home_archive(path, manifest=None):
 class HomeBackup:
     """Backup of one node's Looker home (decisions for the lk_backup module)."""
 
-    def __init__(self, looker_home, dest_dir, backup_id, name, excludes, exclude_paths=None, margin_bytes=0):
+    def __init__(self, looker_home, dest_dir, backup_id, name, excludes, exclude_paths=None, margin_bytes=0, probe_seconds=0):
         validate_backup_id(backup_id)
         self.home = os.path.normpath(os.path.abspath(looker_home))
         self.dest_dir = dest_dir
@@ -206,6 +249,7 @@ class HomeBackup:
         self.excludes = list(excludes) + ([FENCE_NAME] if FENCE_NAME not in excludes else [])
         self.exclude_paths = _norm_paths(exclude_paths)
         self.margin = margin_bytes
+        self.probe_seconds = probe_seconds
         self.directory, self.path, self.manifest_path = home_paths(dest_dir, backup_id, self.name)
 
     def run(self, check_mode=False):
@@ -223,7 +267,8 @@ class HomeBackup:
         if not ok:
             raise BackupError(free_space_message(self.directory, free, needed, 'Looker home'))
         if check_mode:
-            result.update(sha256=None, size=None, files=None, verified=False)
+            result.update(sha256=None, size=None, files=None, verified=False,
+                          probe_bytes_per_second=probe_throughput(self.home, self.excludes, self.exclude_paths, self.probe_seconds))
             return result
         ensure_dir(self.directory)
         created = utc_now()

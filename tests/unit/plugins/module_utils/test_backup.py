@@ -173,6 +173,51 @@ def test_check_mode_writes_nothing(tmp_path):
     assert not os.path.exists(dest)
 
 
+def test_check_mode_probes_the_throughput_when_asked(tmp_path):
+    home = _make_home(str(tmp_path / 'src'))
+    dest = str(tmp_path / 'dest')
+    res = backup_home.HomeBackup(home, dest, 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0, probe_seconds=5).run(check_mode=True)
+    assert res['probe_bytes_per_second'] > 0
+    assert not os.path.exists(dest)
+    res = backup_home.HomeBackup(home, dest, 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0).run(check_mode=True)
+    assert res['probe_bytes_per_second'] is None, 'no probe unless asked'
+
+
+class _Clock:
+    """A clock that advances one second per reading: the probe's deadline is reached after a known number of reads."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_probe_stops_at_its_deadline_and_reads_only_what_the_backup_takes(tmp_path):
+    home = _make_home(str(tmp_path / 'src'))
+    with open(os.path.join(home, 'big'), 'wb') as handle:
+        handle.write(os.urandom(3 * 1024 * 1024))
+    # The clock reads 1 at the start (deadline 4); only the readings 2 and 3 come before the deadline, so at most two
+    # chunks are read, whatever the home holds; the elapsed time is the last reading (5) minus the first (1).
+    rate = backup_home.probe_throughput(home, backup_home.DEFAULT_EXCLUDES, seconds=3, clock=_Clock())
+    assert 0 < rate * 4.0 <= 2 * backup_home.CHUNK, 'the probe read past its deadline'
+
+
+@pytest.mark.parametrize('case, files, seconds', [
+    ('no probe asked', {'a': b'x'}, 0),
+    ('a home without file data', {}, 1),
+    ('only excluded files', {'log/looker.log': b'x' * 100, '.cache/c': b'y'}, 1),
+])
+def test_probe_measures_nothing(tmp_path, case, files, seconds):
+    home = tmp_path / 'looker'
+    home.mkdir()
+    for name, data in files.items():
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_bytes(data)
+    assert backup_home.probe_throughput(str(home), backup_home.DEFAULT_EXCLUDES, seconds=seconds) is None, case
+
+
 def test_estimate_covers_archive_size(tmp_path):
     home = _make_home(str(tmp_path / 'src'))
     with open(os.path.join(home, 'big'), 'wb') as handle:

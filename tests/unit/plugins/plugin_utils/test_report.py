@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -159,6 +160,22 @@ def test_report_of_an_rds_backend():
     run = dict(RUN, backup={'rds': {'snapshot_id': 'lookerops-r1'}})
     report = rp.run_report(run, HOSTS, NODES, 'x')
     assert 'RDS snapshot lookerops-r1' in report['text'] and 'RDS snapshot lookerops-r1' in report['html']
+
+
+def test_report_shows_the_forecast_beside_the_actual_window():
+    run = dict(RUN, forecast={'window_seconds': 100.0, 'text': '100 s = stop 10 + ...'})
+    text = rp.run_report(run, HOSTS, NODES, 'x')['text']
+    assert re.search(r'^downtime forecast: +100 s = stop 10 \+ \.\.\.; actual 87 s \(forecast \+15 %\)$', text, re.M), text
+
+
+def test_report_without_a_forecast_says_why():
+    assert 'none (no downtime window of this kind)' in rp.run_report(dict(RUN, job='rollback'), HOSTS, NODES, 'x')['text']
+
+
+def test_report_of_a_check_run_shows_the_forecast_alone():
+    run = {'job': 'migrate', 'run_id': 'r', 'forecast': {'window_seconds': 140.0, 'text': '140 s = stop 30 + ...'}}
+    text = rp.run_report(run, HOSTS, [{}, {}], 'x', 'check')['text']
+    assert re.search(r'^downtime forecast: +140 s = stop 30 \+ \.\.\.$', text, re.M), text
 
 
 def test_filter():
