@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import html
 
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._change_plan import change_plan
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._forecast import forecast_error
 
 # Each phase's segment in the timeline: its label and colour.
@@ -221,12 +222,13 @@ def _key_line(run):
     return '%s; escrow %s (the key itself is never written into a report)' % (text, escrow or 'not recorded')
 
 
-def run_report(run, hosts, nodes, summary, outcome='completed'):
+def run_report(run, hosts, nodes, summary, outcome='completed', settings=None):
     """``{html, text, name}``: the report of the run ``run`` (its record), for the change record.
 
     ``hosts`` are the nodes in inventory order, ``nodes`` each one's ``lookerops_node``, ``summary`` the lines (or text)
-    the run printed as its summary, ``outcome`` completed, failed or check. ``name`` is the file name without its
-    extension: ``<cluster id>-<run id>-<job>``.
+    the run printed as its summary, ``outcome`` completed, failed or check. A check run's report holds the change plan
+    (``_change_plan.py``), for which ``settings`` gives ``backup_dir``, ``cmk_path`` and ``systemd_dropin``. ``name`` is
+    the file name without its extension: ``<cluster id>-<run id>-<job>``.
     """
     run = run or {}
     if isinstance(summary, (list, tuple)):
@@ -261,6 +263,9 @@ def run_report(run, hosts, nodes, summary, outcome='completed'):
 
     text = ['lookerops.encryption report: %s' % name, '']
     text += ['%-16s %s' % (label + ':', value) for label, value in facts]
+    plan = change_plan(run, hosts, nodes, settings) if outcome == 'check' else []
+    for title, lines in plan:
+        text += ['', 'change plan, %s:' % title.lower()] + ['  - ' + line for line in lines]
     text += ['', 'nodes:']
     for row in node_rows:
         text.append('  %s%s: %s; backup %s %s sha256 %s; start to /alive %s' % (
@@ -299,6 +304,10 @@ def run_report(run, hosts, nodes, summary, outcome='completed'):
     ]
     page += ['<tr><th>%s</th><td>%s</td></tr>' % (esc(label), esc(str(value))) for label, value in facts]
     page.append('</table>')
+    if plan:
+        page.append('<h2>Change plan</h2>')
+        for title, lines in plan:
+            page.append('<h3>%s</h3><ul class="plan">%s</ul>' % (esc(title), ''.join('<li>%s</li>' % esc(line) for line in lines)))
     page.append('<h2>Timeline</h2>')
     svg = _timeline_svg(timeline)
     page.append(svg or '<p>No node was stopped.</p>')

@@ -291,6 +291,10 @@ def test_check_mode_changes_nothing(legacy_cluster, tmp_path):
         report = handle.read()
     assert re.search(r'^outcome: +check mode: nothing was changed$', report, re.M)
     assert re.search(r'^downtime forecast: +%d s = stop' % total, report, re.M)
+    # ... and its change plan, from the facts preflight checked on this cluster.
+    for words in ('change plan, point of no return:', 'when migrate_encryption starts on %s' % bed.nodes[0].name,
+                  'lookerops.encryption.rollback -e lookerops_run_id=', 'change plan, pre-change checklist (checked):'):
+        assert words in report, words
 
 
 # --- the migration, its re-run, and the rollback -----------------------------------------------
