@@ -217,7 +217,7 @@ def _key_line(run):
         text = 'rekey %s -> %s' % (rekey.get('old') or '-', rekey.get('new') or '-')
         escrow = rekey.get('escrow') or rekey.get('new_escrow')
     else:
-        text = cmk.get('fingerprint') or cmk.get('kcv') or '-'
+        text = cmk.get('kcv') or cmk.get('fingerprint') or '-'
         escrow = cmk.get('escrow_path')
     return '%s; escrow %s (the key itself is never written into a report)' % (text, escrow or 'not recorded')
 

@@ -391,7 +391,7 @@ def test_the_report_for_the_change_record(migrated):
         assert node.name in text
     with open(text_path, encoding='utf-8') as handle:
         plain = handle.read()
-    kcv = re.search(r'kcv1:[0-9a-f]+', proc.stdout).group(0)
+    kcv = re.search(r'key: (kcv1:[0-9a-f]+) \(', proc.stdout).group(1)  # as the summary names it
     assert kcv in plain and kcv in text
     assert len(re.findall(r'sha256 [0-9a-f]{64}', plain)) >= len(bed.nodes) + 1  # every home and the backend
 
