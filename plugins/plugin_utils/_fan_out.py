@@ -4,7 +4,8 @@
 """Internal helper of lookerops.encryption (controller side): a node task run on every node at once.
 
 Not a public API. Exposed to the playbooks as the filters ``lookerops.encryption.fan_out_async``,
-``lookerops.encryption.fan_out_result`` and ``lookerops.encryption.any_was_running``. With more nodes than Ansible's
+``lookerops.encryption.fan_out_result``, ``lookerops.encryption.node_start_result`` and
+``lookerops.encryption.any_was_running``. With more nodes than Ansible's
 forks, a plain task runs in one batch of forks after the other; launched with ``async`` and ``poll: 0`` it is dispatched
 to every node in one round, and ``lk_job_wait`` then waits for each node's result. The stop and start roles use it.
 """
@@ -38,6 +39,14 @@ def fan_out_result(launch, waited=None):
     if _ran(waited):
         return waited
     return launch if isinstance(launch, dict) else {}
+
+
+def node_start_result(first, launch, waited=None, is_first=False):
+    """One node's start result: the first node's own start (``first``) when this is the first node, else the start of
+    the others, which may have fanned out (``launch`` and ``waited``, as in :func:`fan_out_result`)."""
+    if is_first:
+        return first if _ran(first) else {}
+    return fan_out_result(launch, waited)
 
 
 def any_was_running(launches, waits):

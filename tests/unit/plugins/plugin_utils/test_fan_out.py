@@ -38,6 +38,22 @@ def test_fan_out_result(case, launch, waited, expected):
     assert fo.fan_out_result(launch, waited) == expected, case
 
 
+FIRST = {'alive_after_seconds': 41.5, 'changed': True}
+
+
+@pytest.mark.parametrize('case, args, expected', [
+    ('the first node: its own start', (FIRST, SKIPPED, SKIPPED, True), FIRST),
+    ('the first node, its start skipped (check mode)', (SKIPPED, SKIPPED, SKIPPED, True), {}),
+    ('the first node, nothing registered', (None, None, None, True), {}),
+    ('another node, started plainly', (SKIPPED, {'alive_after_seconds': 3.0}, SKIPPED, False), {'alive_after_seconds': 3.0}),
+    ('another node, fanned out: the wait has the result', (SKIPPED, LAUNCHED, {'alive_after_seconds': 4.0}, False),
+     {'alive_after_seconds': 4.0}),
+    ('another node: is_first left out', (FIRST, {'alive_after_seconds': 2.0}), {'alive_after_seconds': 2.0}),
+])
+def test_node_start_result(case, args, expected):
+    assert fo.node_start_result(*args) == expected, case
+
+
 @pytest.mark.parametrize('case, launches, waits, expected', [
     ('a plain stop found one running', [{'was_running': False}, {'was_running': True}], [SKIPPED, SKIPPED], True),
     ('a plain stop found none running (a resume)', [{'was_running': False}, {'was_running': False}], [SKIPPED, SKIPPED], False),
@@ -56,3 +72,4 @@ def test_filters():
     assert filters['fan_out_async'](10, 3, 2) == 130
     assert filters['fan_out_result'](LAUNCHED, {'was_running': True}) == {'was_running': True}
     assert filters['any_was_running']([LAUNCHED], [{'was_running': True}]) is True
+    assert filters['node_start_result'](FIRST, SKIPPED, SKIPPED, True) == FIRST
