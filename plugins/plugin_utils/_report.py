@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal helper of lookerops.encryption (controller side): the report of a run for the change record.
 
-Not a public API. Exposed to the playbooks as the filter ``lookerops.encryption.run_report``. A pure function of the run
+Not a public API. Exposed to the playbooks as the filters ``lookerops.encryption.run_report`` and
+``lookerops.encryption.node_stop_text`` (the per-node stop line, which the summary prints too). A pure function of the run
 record (roles/lookerops/meta/run_record.yml: ``lookerops_run`` and each node's ``lookerops_node``) and the summary the
 run printed; it returns a self-contained HTML page (inline style and SVG, no script, no reference to anything outside
 the file) and a plain-text copy for ticket systems. The run record never holds key material (keys are named by their
@@ -168,27 +169,30 @@ def _timeline_svg(timeline):
     return ''.join(out)
 
 
+def node_stop_text(stop):
+    """One node's stop as one line of text, from its stop result in the run record (``lookerops_node.stop``): how it
+    stopped, how long it took and the proof that it is down. The summary and the report print the same line."""
+    if not isinstance(stop, dict) or not stop:
+        return 'no stop recorded'
+    evidence = stop.get('evidence') or {}
+    alive = evidence.get('alive')
+    alive = alive.get('state') if isinstance(alive, dict) else alive
+    sessions = evidence.get('backend_sessions')
+    return 'fenced, %s in %s; pid gone, /alive %s, backend sessions left %s' % (
+        'stopped' if stop.get('was_running') else 'was already stopped', _seconds(stop.get('stop_seconds')),
+        alive or 'refused', 'not checked' if sessions is None else len(sessions))
+
+
 def _node_rows(run, hosts, nodes):
     node_of = dict(zip(hosts or [], nodes or []))
     rows = []
     for host in hosts or []:
         node = node_of.get(host) or {}
-        stop = node.get('stop') or {}
-        evidence = stop.get('evidence') or {}
         backup = node.get('backup_home') or {}
-        if not stop:
-            stopped = 'no stop recorded'
-        else:
-            stopped = '%s in %s' % ('stopped' if stop.get('was_running') else 'was already stopped', _seconds(stop.get('stop_seconds')))
-            alive = evidence.get('alive')
-            alive = alive.get('state') if isinstance(alive, dict) else alive
-            sessions = evidence.get('backend_sessions')
-            stopped += '; pid gone, /alive %s, backend sessions left %s' % (
-                alive or 'refused', 'not checked' if sessions is None else len(sessions))
         rows.append({
             'node': host,
             'first': host == (run or {}).get('first_node'),
-            'stop': stopped,
+            'stop': node_stop_text(node.get('stop')),
             'backup': backup.get('path') or '-',
             'size': _size(backup.get('size')) if backup.get('path') else '-',
             'sha256': backup.get('sha256') or '-',

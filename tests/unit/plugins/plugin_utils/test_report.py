@@ -178,5 +178,25 @@ def test_report_of_a_check_run_shows_the_forecast_alone():
     assert re.search(r'^downtime forecast: +140 s = stop 30 \+ \.\.\.$', text, re.M), text
 
 
+@pytest.mark.parametrize('case, stop, expected', [
+    ('stopped, every proof', {'was_running': True, 'stop_seconds': 3.04, 'evidence': {'alive': {'state': 'refused'}, 'backend_sessions': []}},
+     'fenced, stopped in 3.0 s; pid gone, /alive refused, backend sessions left 0'),
+    ('already stopped, /alive as a plain state, sessions not checked',
+     {'was_running': False, 'stop_seconds': 0.2, 'evidence': {'alive': 'timeout', 'backend_sessions': None}},
+     'fenced, was already stopped in 0.2 s; pid gone, /alive timeout, backend sessions left not checked'),
+    ('no evidence recorded', {'was_running': True, 'stop_seconds': 2},
+     'fenced, stopped in 2.0 s; pid gone, /alive refused, backend sessions left not checked'),
+    ('sessions left', {'was_running': True, 'stop_seconds': 1, 'evidence': {'backend_sessions': [{'id': 7}, {'id': 8}]}},
+     'fenced, stopped in 1.0 s; pid gone, /alive refused, backend sessions left 2'),
+    ('no seconds', {'was_running': True}, 'fenced, stopped in -; pid gone, /alive refused, backend sessions left not checked'),
+    ('no stop recorded', {}, 'no stop recorded'),
+    ('not a stop result', None, 'no stop recorded'),
+])
+def test_node_stop_text(case, stop, expected):
+    assert rp.node_stop_text(stop) == expected, case
+
+
 def test_filter():
-    assert report_filter.FilterModule().filters()['run_report'](RUN, HOSTS, NODES, 'x')['name'].endswith('-migrate')
+    filters = report_filter.FilterModule().filters()
+    assert filters['run_report'](RUN, HOSTS, NODES, 'x')['name'].endswith('-migrate')
+    assert filters['node_stop_text']({}) == 'no stop recorded'
