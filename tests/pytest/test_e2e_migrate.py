@@ -15,10 +15,10 @@ import re
 import shutil
 import threading
 import time
-from html.parser import HTMLParser
 
 import pytest
 
+from e2e.report_page import parse_report
 from e2e.runner import Controller, run_playbook
 
 CLUSTER = {'name': 'e2e', 'nodes': 3, 'cluster': True,
@@ -344,24 +344,6 @@ def test_more_nodes_than_forks_stop_and_start_in_one_round(migrated):
         assert set(re.findall(r'^skipping: \[([^\]]+)\]', section, re.M)) == set(names) - set(hosts), section[-3000:]
 
 
-class _Page(HTMLParser):
-    """The tags of a page, every attribute that could fetch something, and its text."""
-
-    def __init__(self):
-        super().__init__()
-        self.tags, self.references, self.text, self.bars = [], [], [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        attrs = dict(attrs)
-        self.references += [(tag, name) for name in ('src', 'href', 'xlink:href', 'action', 'data') if name in attrs]
-        if tag == 'rect' and 'segment' in (attrs.get('class') or '').split():
-            self.bars.append(attrs['class'].split()[1])
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
 def report_of(bed, stdout):
     """The paths of the report a run said it wrote (html, txt), checked private."""
     match = re.search(r'report: (/\S+?)\.html \(and \.txt\)', stdout)
@@ -380,8 +362,7 @@ def test_the_report_for_the_change_record(migrated):
     bed, proc = migrated['bed'], migrated['proc']
     html_path, text_path = report_of(bed, proc.stdout)
     with open(html_path, encoding='utf-8') as handle:
-        page = _Page()
-        page.feed(handle.read())
+        page = parse_report(handle.read())
     assert 'svg' in page.tags and page.references == [] and 'script' not in page.tags
     assert page.bars.count('stop') == page.bars.count('backup') == page.bars.count('start') == len(bed.nodes)
     assert page.bars.count('migrate') == 1

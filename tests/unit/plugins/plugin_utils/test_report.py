@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 
 from ansible_collections.lookerops.encryption.plugins.filter import run_report as report_filter
 from ansible_collections.lookerops.encryption.plugins.plugin_utils import _report as rp
+from ansible_collections.lookerops.encryption.tests.e2e.report_page import parse_report as parse
 
 T0 = 1_800_000_000.0
 HOSTS = ['n1', 'n2']
@@ -76,32 +76,6 @@ def test_timeline_of_a_run_that_never_stopped():
 def test_timeline_ignores_values_that_are_not_times():
     run = dict(RUN, backup={'started_at': 'soon', 'seconds': None})
     assert all(segment[0] != 'backup' for segment in bars_of(rp.report_timeline(run, HOSTS, NODES))['n1'])
-
-
-class Page(HTMLParser):
-    """Collects what a self-contained page must not have, and what the report must have."""
-
-    def __init__(self):
-        super().__init__()
-        self.tags = []
-        self.references = []
-        self.text = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        for name, value in attrs:
-            if name in ('src', 'href', 'xlink:href', 'action', 'data') or (value or '').lower().startswith(('http:', 'https:', '//')):
-                self.references.append((tag, name, value))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def parse(page):
-    parser = Page()
-    parser.feed(page)
-    parser.close()
-    return parser
 
 
 def test_report_of_a_completed_migration():
