@@ -10,7 +10,10 @@ Manager under the name derived from the cluster (the bed's moto server), then ro
 (ansible-core 2.17, .venv-floor): migrate with the Ansible Vault escrow on storage outside the job, sealed
 with the escrow vault password credential; then rekey on both, and new install (refused: the instance has
 data) on both. Every stored job event, the stdout, the fact cache, every process's argv, the private data
-directory and every node's files (its key file aside) are scanned for the keys."""
+directory and every node's files (its key file aside) are scanned for the keys.
+
+The gate (tests/scripts/test.sh) runs the migration job on the newest core with every scan of it; the refusal, the
+rollback and everything on the oldest core, the rekeys and the new installs are the long tier (`test.sh --full`)."""
 
 from __future__ import annotations
 
@@ -140,6 +143,7 @@ def cmk():
     return base64.b64encode(secrets.token_bytes(32)).decode('ascii')
 
 
+@pytest.mark.full
 def test_awx_job_refused_in_preflight_with_a_key_of_the_wrong_size(awx_bed, tmp_path):
     bed, before = awx_bed
     short_key = base64.b64encode(secrets.token_bytes(16)).decode('ascii')
@@ -223,6 +227,7 @@ def test_awx_job_escrow_is_readable_from_secrets_manager(migrated_by_awx, cmk):
     assert policy['Statement'][0]['Effect'] == 'Deny' and 'secretsmanager:PutSecretValue' in policy['Statement'][0]['Action']
 
 
+@pytest.mark.full
 def test_awx_job_rolls_back(migrated_by_awx, cmk, tmp_path):
     bed = migrated_by_awx['bed']
     with open(os.path.join(bed.nodes[0].home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
@@ -291,6 +296,7 @@ def migrated_on_the_oldest_core(migrated_by_awx, persistent, cmk, tmp_path_facto
     return {'bed': bed, 'job': job, 'watcher': watcher, 'key': key}
 
 
+@pytest.mark.full
 def test_awx_job_on_the_oldest_core_migrates_with_the_vault_escrow(migrated_on_the_oldest_core, migrated_by_awx, persistent):
     bed, job, key = migrated_on_the_oldest_core['bed'], migrated_on_the_oldest_core['job'], migrated_on_the_oldest_core['key']
     assert job.runner.status == 'successful', job.stdout[-6000:]
@@ -302,7 +308,8 @@ def test_awx_job_on_the_oldest_core_migrates_with_the_vault_escrow(migrated_on_t
     assert_no_key_on_nodes(bed, [key])
 
 
-@pytest.mark.parametrize('core, job_id', [pytest.param('oldest', 105, marks=pytest.mark.full), ('newest', 106)])
+@pytest.mark.full
+@pytest.mark.parametrize('core, job_id', [('oldest', 105), ('newest', 106)])
 def test_awx_job_rekeys_to_a_new_local_key(migrated_on_the_oldest_core, persistent, core, job_id, tmp_path):
     """The rekey template (no CMK credential: the new key is generated and escrowed), the KMS questions left empty."""
     bed = migrated_on_the_oldest_core['bed']
@@ -320,7 +327,8 @@ def test_awx_job_rekeys_to_a_new_local_key(migrated_on_the_oldest_core, persiste
     assert_no_key_on_nodes(bed, [old, new])
 
 
-@pytest.mark.parametrize('core, job_id', [pytest.param('oldest', 107, marks=pytest.mark.full), ('newest', 108)])
+@pytest.mark.full
+@pytest.mark.parametrize('core, job_id', [('oldest', 107), ('newest', 108)])
 def test_awx_job_new_install_refuses_an_instance_with_data(migrated_on_the_oldest_core, persistent, core, job_id, tmp_path):
     bed = migrated_on_the_oldest_core['bed']
     before = bed.inspect()

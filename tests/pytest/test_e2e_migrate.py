@@ -466,6 +466,7 @@ def test_second_run_changes_nothing(migrated, tmp_path):
     assert all(all_alive(bed).values())
 
 
+@pytest.mark.full
 def test_rollback_of_a_completed_run_is_refused_without_acknowledgement(migrated):
     bed = migrated['bed']
     with open(os.path.join(bed.nodes[0].home, '.lookerops-encryption.json'), encoding='utf-8') as handle:
@@ -507,6 +508,7 @@ def test_rollback_restores_the_legacy_data(migrated):
             assert 'LKR_MASTER_KEY' not in handle.read()
 
 
+@pytest.mark.full
 def test_the_rollback_can_be_undone(migrated):
     bed = migrated['bed']
     proc = run_playbook(bed, 'rollback', migrated['controller'],
@@ -526,6 +528,7 @@ def test_the_rollback_can_be_undone(migrated):
 
 # --- a failure after the stop: nodes stay fenced, nothing is lost, the run resumes ------------
 
+@pytest.mark.full
 def test_crash_during_migration_then_resume(bed_factory, tmp_path):
     bed = fresh(bed_factory, CLUSTER)
     before = bed.inspect()

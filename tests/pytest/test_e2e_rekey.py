@@ -4,7 +4,12 @@
 """End to end on the bed: lookerops.encryption.rekey in every direction (local -> new local, local -> AWS KMS,
 KMS key A -> KMS key B with a new encryption context, KMS -> local), its refusals, a crash during rekey and its resume,
 and the rollback of a rekey. One bed (with moto for KMS) walks through the directions in order: each test starts from
-the state the one before left, as a real instance would."""
+the state the one before left, as a real instance would.
+
+The gate (tests/scripts/test.sh) walks local -> new local key, a crash during rekey and its resume, the resume that
+goes only to the key rekey already used, local -> AWS KMS with the old key escrowed in Secrets Manager, and the scan of
+every output for every key; the other directions, the rerun and the rollbacks of a rekey are the long tier
+(`test.sh --full`). Each test reads the state it starts from, so both walks hold."""
 
 from __future__ import annotations
 
@@ -155,6 +160,7 @@ def test_local_to_new_local_key(chain):
         assert text not in proc.stdout and text not in proc.stderr
 
 
+@pytest.mark.full
 def test_a_second_rekey_to_the_same_key_changes_nothing(chain):
     proc = chain.run('rekey', {'lookerops_cmk_key': chain.keys[1]})
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
@@ -169,6 +175,7 @@ def _pre_rollback_id(proc):
     return match.group(1)
 
 
+@pytest.mark.full
 def test_rollback_of_a_file_to_file_rekey_is_checked_first_then_undone(chain):
     old_text, new_text = chain.keys[0], chain.keys[1]
     run_id = {m['run_id'] for m in chain.markers().values()}.pop()
@@ -226,7 +233,7 @@ def _jar(node, release):
     build_jar(os.path.join(node.home, 'looker.jar'), release)
 
 
-# Long tier: each refusal is a unit test (_rekey_plan, lk_node_info); the gate keeps the rekey refusal above.
+# Long tier: each refusal is a unit test (_rekey_plan, lk_node_info); the gate proves the wiring of the resume's refusals below.
 @pytest.mark.full
 def test_refusals_before_anything_stops(chain, tmp_path):
     """The old key does not open the data on a node; the new key cannot be escrowed; a release without rekey."""
@@ -269,6 +276,7 @@ def _kms(chain):
                         aws_access_key_id=env['AWS_ACCESS_KEY_ID'], aws_secret_access_key=env['AWS_SECRET_ACCESS_KEY'])
 
 
+@pytest.mark.full
 def test_local_to_aws_kms(chain):
     old = kcv(chain.keys[1])
     proc = chain.run('rekey', KMS_A)
@@ -313,6 +321,7 @@ def test_rollback_of_a_kms_rekey_gives_back_the_old_kms_key(chain):
     assert 'nodes started on the key those backups were taken under, kms:' in proc.stdout
 
 
+@pytest.mark.full
 def test_aws_kms_to_a_local_key_in_the_environment(chain):
     proc = chain.run('rekey', {'lookerops_cmk_delivery': 'env'})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

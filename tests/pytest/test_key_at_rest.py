@@ -76,7 +76,7 @@ def kept_ansiballz(node):
     return found
 
 
-@pytest.mark.parametrize('delivery, spec', [('file', CLUSTER), ('env', SINGLE)])
+@pytest.mark.parametrize('delivery, spec', [('file', CLUSTER), pytest.param('env', SINGLE, marks=pytest.mark.full)])
 def test_no_key_bytes_on_a_node_without_pipelining(bed_factory, tmp_path, delivery, spec):
     bed = fresh(bed_factory, spec)
     before = bed.inspect()

@@ -86,7 +86,9 @@ bg_step "docsite lint (antsibull-docs) and ansible-lint (production profile)" ba
 bg_step "ansible-test sanity" bash tests/scripts/sanity.sh
 bg_step "galaxy-importer" bash tests/scripts/galaxy-importer.sh
 step "ansible-test units" bash tests/scripts/units-ansible-test.sh
-step "support floor (ansible-core 2.17, Python 3.11)" bash tests/scripts/floor.sh
+bg_step "support floor: ansible-test sanity (ansible-core 2.17, Python 3.11)" bash tests/scripts/floor.sh sanity
+step "support floor: ansible-test units$([ "$full" -eq 1 ] && echo ' and the end-to-end migrate') (ansible-core 2.17, Python 3.11)" \
+    bash tests/scripts/floor.sh units e2e
 # pytest in two lanes (tests/pytest/conftest.py, HOST_LANE): the tests that need no bed beside the bed's end-to-end tests.
 pytest_args=(-p no:cacheprovider -q -ra "${pytest_select[@]}")
 bg_step "pytest, host lane (tests without the bed)" env LOOKEROPS_PYTEST_LANE=host \
