@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import html
 
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._api_proof import api_proof
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._change_plan import change_plan
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._forecast import forecast_error
 
@@ -183,6 +184,22 @@ def node_stop_text(stop):
         alive or 'refused', 'not checked' if sessions is None else len(sessions))
 
 
+def _api_lines(run):
+    """The proof through Looker's API: the verdict's line, then each connection before -> after."""
+    proof = run.get('api_proof') or {}
+    if not proof:
+        return ['not run']
+    verdict = api_proof(proof.get('before'), proof.get('after'), run.get('run_id') or '', run.get('job') or 'migrate')
+    lines = [verdict['text']]
+    after = {c['name']: c for c in (proof.get('after') or {}).get('connections') or []}
+    for conn in (proof.get('before') or {}).get('connections') or []:
+        then = after.get(conn['name'])
+        lines.append('%s: %s before, %s after%s' % (
+            conn['name'], 'pass' if conn.get('ok') else 'FAIL', '-' if then is None else ('pass' if then.get('ok') else 'FAIL'),
+            ' (%s)' % then.get('message') if then is not None and not then.get('ok') else ''))
+    return lines
+
+
 def _node_rows(run, hosts, nodes):
     node_of = dict(zip(hosts or [], nodes or []))
     rows = []
@@ -260,6 +277,7 @@ def run_report(run, hosts, nodes, summary, outcome='completed', settings=None):
         ('key', _key_line(run)),
     ]
     evidence = list((run.get('start') or {}).get('evidence') or [])
+    api_lines = _api_lines(run)
     node_rows = _node_rows(run, hosts, nodes)
     backend = (run.get('backup') or {}).get('backend') or {}
     rds = (run.get('backup') or {}).get('rds') or {}
@@ -290,6 +308,8 @@ def run_report(run, hosts, nodes, summary, outcome='completed', settings=None):
         text.append('  (no node was stopped)')
     text += ['', 'proof in the log of the first node:']
     text += ['  ' + line for line in evidence] or ['  (none recorded)']
+    text += ['', "proof through Looker's API (connection tests before the stop and after the start):"]
+    text += ['  ' + line for line in api_lines]
     text += ['', 'summary as the run printed it:', summary, '']
 
     esc = html.escape
@@ -332,6 +352,7 @@ def run_report(run, hosts, nodes, summary, outcome='completed', settings=None):
         page.append('<pre class="evidence">%s</pre>' % esc('\n'.join(evidence)))
     else:
         page.append('<p>None recorded.</p>')
+    page.append("<h2>Proof through Looker's API</h2><ul class=\"api-proof\">%s</ul>" % ''.join('<li>%s</li>' % esc(line) for line in api_lines))
     page.append('<h2>Summary as the run printed it</h2><pre class="summary">%s</pre>' % esc(summary))
     page.append('</body></html>')
     return {'html': '\n'.join(page) + '\n', 'text': '\n'.join(text), 'name': name}

@@ -102,7 +102,7 @@ def test_ee_galaxy_and_introspection_steps_find_the_collection_requirements(buil
     mark = '  # from collection lookerops.encryption'
     own_pip = [line[:-len(mark)] for line in found['python'] if line.endswith(mark)]
     own_system = [line[:-len(mark)] for line in found['system'] if line.endswith(mark)]
-    assert {re.split(r'[<>=]', line)[0] for line in own_pip} == {'cryptography', 'boto3', 'botocore', 'PyMySQL'}
+    assert {re.split(r'[<>=]', line)[0] for line in own_pip} == {'cryptography', 'boto3', 'botocore', 'PyMySQL', 'looker-sdk'}
     assert 'openssh-clients [platform:rpm !node]' in own_system
     # What the EE installs from bindep (no profile): the ssh client, not the node-only packages.
     listed = _run([os.path.join(BIN, 'bindep'), '-f', str(out_bindep), '-l', 'newline']).stdout.split()

@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import re
+import secrets
 import shutil
 import threading
 import time
@@ -21,8 +22,10 @@ import pytest
 from e2e.report_page import parse_report
 from e2e.runner import Controller, run_playbook
 
+# The API key the stand-in's API takes (its login); the runs that prove through Looker's API get it as the SDK's variables.
+API_CLIENT = {'api_client_id': 'lookerops-e2e', 'api_client_secret': 'e2e-api-secret-' + secrets.token_hex(12)}
 CLUSTER = {'name': 'e2e', 'nodes': 3, 'cluster': True,
-           'standin': {'start_seconds': 0.3, 'stop_seconds': 0.3, 'migrate_seconds': 1, 'live_window_seconds': 4}}
+           'standin': dict(API_CLIENT, start_seconds=0.3, stop_seconds=0.3, migrate_seconds=1, live_window_seconds=4)}
 SINGLE = {'name': 'e2e-single', 'nodes': 1, 'cluster': False,
           'standin': {'start_seconds': 0.3, 'stop_seconds': 0.3, 'migrate_seconds': 0.5, 'live_window_seconds': 2}}
 KEY_PATH = '/home/looker/.lookerops/cmk.key'
@@ -39,6 +42,19 @@ def fresh(bed_factory, spec):
     kwargs = dict(spec)
     name = kwargs.pop('name')
     return bed_factory(name, **kwargs)
+
+
+def api_env(bed):
+    """Looker's API of the first node, given to the collection the SDK's own way (its LOOKERSDK_* variables); the stand-in's
+    self-signed certificate, as Looker's own, needs verification off."""
+    return {'LOOKERSDK_BASE_URL': 'https://%s:19999' % bed.nodes[0].address, 'LOOKERSDK_CLIENT_ID': API_CLIENT['api_client_id'],
+            'LOOKERSDK_CLIENT_SECRET': API_CLIENT['api_client_secret'], 'LOOKERSDK_VERIFY_SSL': 'false'}
+
+
+def api_proof_counts(stdout):
+    """(tested, pass before and after) from the summary's line, or None."""
+    match = re.search(r'Looker API proof: connections: (\d+) tested, (\d+) pass before and after', stdout)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def controller_for(bed, tmp_path):
@@ -312,7 +328,7 @@ def migrated(bed_factory, tmp_path_factory):
     now = time.time()
     started = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now)) + '.%03d' % int((now % 1) * 1000)
     try:
-        proc = run_playbook(bed, 'migrate', controller, verbosity=4, env_extra={'ANSIBLE_FORKS': '2'})
+        proc = run_playbook(bed, 'migrate', controller, verbosity=4, env_extra=dict(api_env(bed), ANSIBLE_FORKS='2'))
     finally:
         watcher.stop()
     return {'bed': bed, 'before': before, 'controller': controller, 'proc': proc, 'watcher': watcher,
@@ -331,6 +347,23 @@ def test_migrate_moves_every_record_to_gcm_and_loses_nothing(migrated):
     assert 'Starting migration from AES-128-CBC Legacy to AES-GCM-256' in proc.stdout
     assert re.search(r'downtime window: [\d.]+ s \(first node stopped to last node answering /alive\); forecast \d+ s, [+-]\d+ %',
                      proc.stdout), 'the summary must show the window beside its forecast'
+
+
+def test_looker_itself_proves_every_connection_before_and_after(migrated):
+    """With an API key, Looker's own test of every database connection ran before the stop and after the start (through
+    looker-sdk), every connection passed both, the report lists each, and the API secret is nowhere."""
+    proc, bed = migrated['proc'], migrated['bed']
+    counts = api_proof_counts(proc.stdout)
+    assert counts and counts[0] > 0 and counts[0] == counts[1], proc.stdout[-4000:]
+    assert "API proof | Test every database connection through Looker's API (before)" in proc.stdout
+    assert "API proof | Test every database connection through Looker's API (after)" in proc.stdout
+    with open(report_of(bed, proc.stdout)[1], encoding='utf-8') as handle:
+        report = handle.read()
+    assert len(re.findall(r'^  conn-\d+: pass before, pass after$', report, re.M)) == counts[0], report
+    secret = API_CLIENT['api_client_secret'].encode()
+    assert secret not in (proc.stdout + proc.stderr).encode(), 'the API secret in ansible-playbook -vvvv output'
+    assert not any(secret in argv for argv in migrated['watcher'].seen), 'the API secret in a process argv'
+    assert scan_tree(migrated['controller'].workdir, [secret]) == [] and scan_tree(bed.report_dir, [secret]) == []
 
 
 def test_more_nodes_than_forks_stop_and_start_in_one_round(migrated):
@@ -464,6 +497,8 @@ def test_second_run_changes_nothing(migrated, tmp_path):
     assert changed and set(changed.values()) == {0}, changed
     assert 'already on AES-GCM-256' in proc.stdout
     assert all(all_alive(bed).values())
+    # Without an API key (none given to this run) the proof through Looker's API is skipped, and the summary says so.
+    assert 'Looker API proof: skipped (no API key given' in proc.stdout and api_proof_counts(proc.stdout) is None
 
 
 @pytest.mark.full
@@ -551,6 +586,26 @@ def test_crash_during_migration_then_resume(bed_factory, tmp_path):
     after = bed.inspect()
     assert after['legacy'] == 0 and after['digest'] == before['digest']
     assert all(all_alive(bed).values())
+
+
+def test_a_connection_the_key_does_not_decrypt_fails_the_run_with_its_name(bed_factory, tmp_path):
+    """Looker's own connection test of conn-00001 passes before the stop and fails after the start (its stored credential
+    was written under another key): the run fails with that connection's name, Looker's message and the rollback command,
+    and leaves Looker running (the cluster is not stopped again)."""
+    standin = dict(SINGLE['standin'], undecryptable_connection='conn-00001', **API_CLIENT)
+    bed = fresh(bed_factory, dict(SINGLE, name='e2e-api', standin=standin))
+    proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), env_extra=api_env(bed))
+    assert proc.returncode != 0
+    out = proc.stdout
+    assert "Looker's own connection test fails after the start for conn-00001, which passed before the stop: conn-00001: " in out, out[-5000:]
+    assert 'FAILED in phase start' in out
+    assert re.search(r'lookerops\.encryption\.rollback -e lookerops_run_id=\S+ -e lookerops_rollback_discard_changes_since_run=true', out)
+    assert 'FAIL after the start: conn-00001' in out
+    assert all(all_alive(bed).values()) and not any(fences(bed).values())
+    with open(report_of(bed, out)[1], encoding='utf-8') as handle:
+        report = handle.read()
+    assert re.search(r'^  conn-00001: pass before, FAIL after \(.+\)$', report, re.M), report
+    assert API_CLIENT['api_client_secret'] not in out + proc.stderr + report
 
 
 # --- a new instance -----------------------------------------------------------------------------

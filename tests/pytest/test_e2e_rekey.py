@@ -25,10 +25,10 @@ import pytest
 
 from bed.core import BedError
 from e2e.runner import Controller, collections_path, run_playbook
-from test_e2e_migrate import ArgvWatcher, all_alive, fences, fresh, recap_changed, scan_tree
+from test_e2e_migrate import API_CLIENT, ArgvWatcher, all_alive, api_env, api_proof_counts, fences, fresh, recap_changed, scan_tree
 
 REKEY_CLUSTER = {'name': 'e2e-rekey', 'nodes': 3, 'cluster': True, 'moto': True,
-                 'standin': {'start_seconds': 0.3, 'stop_seconds': 0.3, 'migrate_seconds': 1, 'live_window_seconds': 4}}
+                 'standin': dict(API_CLIENT, start_seconds=0.3, stop_seconds=0.3, migrate_seconds=1, live_window_seconds=4)}
 KEY_PATH = '/home/looker/.lookerops/cmk.key'
 if collections_path() not in sys.path:
     sys.path.insert(0, collections_path())
@@ -119,7 +119,7 @@ def test_local_to_new_local_key(chain):
     watcher = ArgvWatcher()
     watcher.start()
     try:
-        proc = chain.run('rekey', verbosity=4)
+        proc = chain.run('rekey', verbosity=4, env_extra=api_env(chain.bed))
     finally:
         watcher.stop()
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
@@ -154,6 +154,10 @@ def test_local_to_new_local_key(chain):
         assert node.run(['stat', '-c', '%a', note_path], user='root', check=True).stdout.strip() == '600'
     assert 'rekey: %s -> %s' % (old, new) in proc.stdout
     assert 'invalidated' in proc.stdout and 'cache' in proc.stdout
+    # Looker's own test of every database connection, before the stop and after the start, through its API.
+    counts = api_proof_counts(proc.stdout)
+    assert counts and counts[0] > 0 and counts[0] == counts[1], proc.stdout[-4000:]
+    assert API_CLIENT['api_client_secret'] not in proc.stdout + proc.stderr
     # the keys reached the task in its environment only
     for text in chain.keys:
         assert not [argv for argv in watcher.seen if text.encode() in argv]

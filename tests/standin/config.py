@@ -25,6 +25,13 @@ DEFAULTS = {
     # Environment the node provides to Looker outside lookerstart.cfg (the bed: AWS endpoint and
     # test credentials, standing in for an EC2 instance role). Set only where not already set.
     'aws_env': {},
+    # Looker's API (port 19999): the client ID and secret of the one API key POST /api/4.0/login accepts. Unset
+    # (None): every login is refused.
+    'api_client_id': None,
+    'api_client_secret': None,
+    # migrate_encryption writes the stored credential of this connection (e.g. 'conn-00006', from record rec-00006)
+    # under a random foreign KEK: Looker's connection test of it then fails after the migration (None: off).
+    'undecryptable_connection': None,
 }
 
 

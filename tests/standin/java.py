@@ -106,6 +106,7 @@ def parse_looker_args(args):
             opts['hostname'] = arg.split('=', 1)[1]
         elif arg == '--api-port' and nxt is not None:
             opts['api_port'] = int(nxt)
+            idx += 1
         elif arg.startswith('--api-port='):
             opts['api_port'] = int(arg.split('=', 1)[1])
         elif arg in ('--port', '-p') and nxt is not None:

@@ -24,6 +24,7 @@ REKEY_PENDING_MESSAGE = ('a rekey did not complete; run java -jar looker.jar rek
 REKEY_SIDES = ('_SOURCE', '_DESTINATION')
 RECORD_KINDS = ('connection_credentials', 'user_attribute_value', 'user_authentication_data',
                 'cached_customer_data', 'internal_db_backup')
+CONNECTION_KIND = RECORD_KINDS[0]
 
 
 class TaskError(Exception):
@@ -53,6 +54,13 @@ def make_records(count):
         body = {'kind': kind, 'n': idx, 'secret': secrets.token_urlsafe(18)}
         out.append(('rec-%05d' % (idx + 1), kind, json.dumps(body, sort_keys=True).encode('utf-8')))
     return out
+
+
+def connection_name(record_id):
+    """Name of the database connection whose credentials a ``connection_credentials`` record holds: rec-00001 -> conn-00001.
+
+    Derived from the record id alone, so it is the same before and after migrate_encryption and rekey."""
+    return 'conn-' + record_id.split('-', 1)[-1]
 
 
 def new_database(cmk, count, release):
@@ -144,9 +152,15 @@ def task_migrate(home, creds_path, conf):
             % (time.monotonic() - started))
         pause = float(conf['migrate_seconds']) / max(1, len(legacy))
         half = max(1, len(legacy) // 2)
+        broken = conf.get('undecryptable_connection')
         for idx, rec in enumerate(legacy):
             plaintext = keys.legacy_decrypt(rec['value'])
-            store.put_record(dict(rec, value=keys.gcm_encrypt(kek, rec['id'], plaintext)))
+            record_kek = kek
+            if broken and rec['kind'] == CONNECTION_KIND and connection_name(rec['id']) == broken:
+                # undecryptable_connection: this one credential goes under a random foreign KEK, so the instance's
+                # KEK no longer opens it (Looker's connection test of it fails; every other record is fine).
+                record_kek = os.urandom(32)
+            store.put_record(dict(rec, value=keys.gcm_encrypt(record_kek, rec['id'], plaintext)))
             time.sleep(pause)
             if fresh and conf.get('crash_midway') and idx + 1 == half:
                 log(home, 'ERROR', 'crypt', 'stand-in crash_midway: aborting after %d of %d records' % (idx + 1, len(legacy)))

@@ -174,3 +174,24 @@ def test_filter():
     filters = report_filter.FilterModule().filters()
     assert filters['run_report'](RUN, HOSTS, NODES, 'x')['name'].endswith('-migrate')
     assert filters['node_stop_text']({}) == 'no stop recorded'
+
+
+def test_report_shows_each_connection_before_and_after():
+    ok = {'ok': True, 'message': 'Can connect'}
+    before = [dict(ok, name='conn-1'), dict(ok, name='conn-2')]
+    after = [dict(ok, name='conn-1'), {'name': 'conn-2', 'ok': False, 'message': 'connect: no <key>'}]
+    proof = {'before': {'configured': True, 'release': '25.6.1', 'connections': before},
+             'after': {'configured': True, 'release': '25.6.1', 'connections': after}}
+    report = rp.run_report(dict(RUN, api_proof=proof), HOSTS, NODES, 'summary')
+    assert 'Looker API proof: connections: 2 tested, 1 pass before and after; FAIL after the start: conn-2' in report['text']
+    assert 'conn-1: pass before, pass after' in report['text']
+    assert 'conn-2: pass before, FAIL after (connect: no <key>)' in report['text']
+    page = parse(report['html'])
+    assert 'conn-2: pass before, FAIL after (connect: no <key>)' in ''.join(page.text) and 'key' not in page.tags
+
+
+def test_report_says_when_the_api_proof_was_skipped_or_not_run():
+    skipped = rp.run_report(dict(RUN, api_proof={'before': {'configured': False, 'reason': ''}}), HOSTS, NODES, 's')
+    assert 'Looker API proof: skipped (no API key given' in skipped['text']
+    assert "proof through Looker's API (connection tests before the stop and after the start):\n  not run" in rp.run_report(
+        RUN, HOSTS, NODES, 's')['text']
