@@ -29,6 +29,7 @@ if collections_path() not in sys.path:
     sys.path.insert(0, collections_path())
 from ansible_collections.lookerops.encryption.plugins.plugin_utils import _cmk_source  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.lookerops.encryption.plugins.plugin_utils import _escrow_vault  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.lookerops.encryption.plugins.module_utils import _looker_api  # noqa: E402  pylint: disable=wrong-import-position
 
 AWX = os.path.join(ROOT, 'extensions', 'awx')
 BIN = os.path.dirname(sys.executable)
@@ -130,7 +131,8 @@ def test_credential_type_is_saved_by_awx(name):
     ctype = _yaml(AWX, 'credential_types', name)
     assert awx_rules.validate_credential_type(ctype) == []
     for field in ctype['inputs']['fields']:
-        assert field.get('secret') is True  # every input of these types is a secret
+        # every input of these types is a secret, but the Looker API's address, client ID and TLS switch
+        assert field.get('secret') is True or (name == 'lookerops_looker_api.yml' and field['id'] != 'client_secret')
     # Secrets go to a file only; env carries its path, never a secret, and no extra variable is injected.
     assert not ctype['injectors'].get('extra_vars')
     for value in ctype['injectors']['env'].values():
@@ -158,6 +160,27 @@ def test_cmk_credential_feeds_the_collection_without_glue(tmp_path):
     # ... and the controller side reads the key from that file.
     source = _cmk_source.resolve_cmk(key_file=env['LOOKEROPS_CMK_KEY_FILE'], escrow='none', escrow_waiver=_cmk_source.ESCROW_WAIVER_TEXT)
     assert source.key_text == KEY
+
+
+def test_looker_api_credential_feeds_the_collection_without_glue(tmp_path):
+    """The "Looker API" credential, rendered as AWX renders it: a looker.ini in the private data directory whose path the
+    collection's lookerops_api_config_file defaults to, read by the SDK's own settings reader with every field."""
+    ctype = _yaml(AWX, 'credential_types', 'lookerops_looker_api.yml')
+    inputs = {'base_url': 'https://looker.example.com:19999', 'client_id': 'cid', 'client_secret': 'top-secret', 'verify_ssl': False}
+    env, extra, _unsafe, files = awx_rules.render_injectors(ctype, inputs, tmp_path)
+    assert extra == {} and files == [env['LOOKEROPS_API_CONFIG_FILE']]
+    assert oct(os.stat(files[0]).st_mode & 0o777) == '0o600'
+    default = _yaml(ROOT, 'roles', 'lookerops', 'defaults', 'main.yml')['lookerops_api_config_file']
+    assert default == "{{ lookup('ansible.builtin.env', 'LOOKEROPS_API_CONFIG_FILE') }}"
+    params = {'base_url': None, 'client_id': None, 'client_secret': None, 'config_file': files[0], 'section': None,
+              'verify_ssl': None, 'timeout': 120}
+    settings = _looker_api.settings_from(params)
+    data = settings.read_config()
+    assert settings.base_url == inputs['base_url'] and settings.verify_ssl is False
+    assert data['client_id'] == 'cid' and data['client_secret'] == 'top-secret'
+    # Without verify_ssl given, AWX renders the default: verification on.
+    env, _extra, _unsafe, files = awx_rules.render_injectors(ctype, dict(inputs, verify_ssl=True), tmp_path / 'second')
+    assert _looker_api.settings_from(dict(params, config_file=files[0])).verify_ssl is True
 
 
 def test_vault_password_credential_seals_the_escrow_with_its_vault_id(tmp_path, monkeypatch):
@@ -229,7 +252,7 @@ def test_job_templates_point_at_project_playbooks_surveys_and_credentials():
     assert defaults['ask_job_type_on_launch'] is True and defaults['ask_variables_on_launch'] is False
     assert defaults['verbosity'] == 0
     assert len(spec['job_templates']) == 4
-    roles = {'machine', 'aws', 'cmk', 'escrow_vault_password'}
+    roles = {'machine', 'aws', 'cmk', 'escrow_vault_password', 'looker_api'}
     for template in spec['job_templates']:
         assert template['survey'] in SURVEYS
         assert 'machine' in template['credentials'] and set(template['credentials']) <= roles
@@ -248,7 +271,8 @@ def test_docs_list_the_credentials_setup_attaches():
     """docs/awx.md's job template table says what job_templates.yml (and so setup.yml) attaches."""
     with open(os.path.join(ROOT, 'docs', 'awx.md'), encoding='utf-8') as handle:
         docs = handle.read()
-    names = {'machine': '`Looker nodes`', 'aws': '`AWS escrow`', 'cmk': '`Looker CMK`', 'escrow_vault_password': '`Looker CMK escrow vault password`'}
+    names = {'machine': '`Looker nodes`', 'aws': '`AWS escrow`', 'cmk': '`Looker CMK`', 'escrow_vault_password': '`Looker CMK escrow vault password`',
+             'looker_api': '`Looker API`'}
     row = [line for line in docs.splitlines() if line.startswith('| Credentials |')]
     assert len(row) == 1, 'docs/awx.md needs one "| Credentials |" row in the job template table'
     cells = [c.strip() for c in row[0].strip('|').split('|')][1:]
@@ -301,6 +325,8 @@ def test_empty_survey_answers_reach_preflight_on_every_core(name, core, tmp_path
 SETUP_VARS = {'awx_setup_project': 'Looker encryption', 'awx_setup_inventory': 'Looker', 'awx_setup_machine_credential': 'Looker nodes',
               'awx_setup_aws_credential': 'AWS escrow', 'awx_setup_ee_image': 'registry.example.com/lookerops-ee:0.1.0',
               'awx_setup_cmk_key': KEY, 'awx_setup_escrow_vault_password': 'escrow-pass-1',
+              'awx_setup_looker_api': {'base_url': 'https://looker.example.com:19999', 'client_id': 'cid', 'client_secret': 'api-secret-1',
+                                       'verify_ssl': True},
               'awx_setup_template_variables': {'lookerops_backup_dir': '/var/backups/lookerops'}}
 
 
@@ -333,11 +359,12 @@ def test_setup_creates_everything_and_a_second_run_changes_nothing(core, awx_api
     assert first.returncode == 0, first.stdout[-4000:]
     objects = standin.objects
     types = {o['name']: o['id'] for o in objects['credential_types'].values()}
-    assert {'Looker CMK (lookerops.encryption)', 'Looker CMK escrow vault password (lookerops.encryption)'} <= set(types)
+    assert {'Looker CMK (lookerops.encryption)', 'Looker CMK escrow vault password (lookerops.encryption)',
+            'Looker API (lookerops.encryption)'} <= set(types)
     assert [o['image'] for o in objects['execution_environments'].values()] == [SETUP_VARS['awx_setup_ee_image']]
     creds = {o['name']: o['id'] for o in objects['credentials'].values()}
     wanted = {'machine': creds['Looker nodes'], 'aws': creds['AWS escrow'], 'cmk': creds['Looker CMK'],
-              'escrow_vault_password': creds['Looker CMK escrow vault password']}
+              'escrow_vault_password': creds['Looker CMK escrow vault password'], 'looker_api': creds['Looker API']}
     templates = {o['name']: o for o in objects['job_templates'].values()}
     for template in _yaml(AWX, 'job_templates.yml')['job_templates']:
         made = templates[template['name']]
@@ -348,7 +375,9 @@ def test_setup_creates_everything_and_a_second_run_changes_nothing(core, awx_api
     # Every attach sent an integer id (AWX answers 400 to "12").
     attaches = [body for method, path, body in standin.writes() if path.endswith('/credentials/') and '/job_templates/' in path]
     assert attaches and all(isinstance(body['id'], int) for body in attaches)
-    assert KEY not in first.stdout and 'escrow-pass-1' not in first.stdout
+    assert KEY not in first.stdout and 'escrow-pass-1' not in first.stdout and SETUP_VARS['awx_setup_looker_api']['client_secret'] not in first.stdout
+    (api_cred,) = [o for o in objects['credentials'].values() if o['name'] == 'Looker API']
+    assert api_cred['inputs'] == SETUP_VARS['awx_setup_looker_api'] and api_cred['credential_type'] == types['Looker API (lookerops.encryption)']
     writes = len(standin.writes())
     second = _setup(CORES[core], url, AWX, tmp_path)
     assert second.returncode == 0, second.stdout[-4000:]

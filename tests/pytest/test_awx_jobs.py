@@ -40,8 +40,9 @@ if collections_path() not in sys.path:
     sys.path.insert(0, collections_path())
 from ansible_collections.lookerops.encryption.plugins.module_utils._key_material import kcv_of_text  # noqa: E402  pylint: disable=wrong-import-position
 
+API_KEY = {'api_client_id': 'lookerops-awx', 'api_client_secret': 'awx-api-secret-' + secrets.token_hex(12)}
 AWX_CLUSTER = {'name': 'e2e-awx', 'nodes': 3, 'cluster': True, 'moto': True,
-               'standin': {'start_seconds': 0.3, 'stop_seconds': 0.3, 'migrate_seconds': 1, 'live_window_seconds': 4}}
+               'standin': dict(API_KEY, start_seconds=0.3, stop_seconds=0.3, migrate_seconds=1, live_window_seconds=4)}
 SURVEYS = os.path.join(ROOT, 'extensions', 'awx', 'surveys')
 CORES = {'newest': None, 'oldest': os.path.join(ROOT, '.venv-floor', 'bin')}
 ESCROW_PASSWORD = 'escrow-vault-password-1'
@@ -166,7 +167,11 @@ def test_awx_job_refused_in_preflight_with_a_key_of_the_wrong_size(awx_bed, tmp_
 @pytest.fixture(scope='module')
 def migrated_by_awx(awx_bed, cmk, tmp_path_factory):
     bed, before = awx_bed
-    job, watcher = run_job(bed, tmp_path_factory.mktemp('awx-migrate'), 102, 'migrate', cmk + '\n')
+    # The "Looker API" credential (extensions/awx/credential_types/lookerops_looker_api.yml): the proof through Looker's API.
+    looker_api = {'base_url': 'https://%s:19999' % bed.nodes[0].address, 'client_id': API_KEY['api_client_id'],
+                  'client_secret': API_KEY['api_client_secret'], 'verify_ssl': False}
+    job, watcher = run_job(bed, tmp_path_factory.mktemp('awx-migrate'), 102, 'migrate', cmk + '\n',
+                           credentials={'lookerops_looker_api': looker_api})
     return {'bed': bed, 'before': before, 'job': job, 'watcher': watcher}
 
 
@@ -214,6 +219,17 @@ def test_awx_job_output_ends_with_the_summary(migrated_by_awx, cmk):
 def test_awx_job_leaves_no_key_bytes(migrated_by_awx, cmk):
     assert_no_key_anywhere(migrated_by_awx['job'], migrated_by_awx['watcher'], cmk)
     assert_no_key_on_nodes(migrated_by_awx['bed'], [cmk])
+
+
+def test_awx_job_proves_every_connection_through_the_looker_api_credential(migrated_by_awx):
+    """The "Looker API" credential reaches the job as a looker.ini file only: Looker's own test of every connection ran before
+    and after, and its secret is in no job event, no stdout, no argv."""
+    job = migrated_by_awx['job']
+    match = re.search(r'Looker API proof: connections: (\d+) tested, (\d+) pass before and after', job.stdout)
+    assert match and int(match.group(1)) > 0 and match.group(1) == match.group(2), job.stdout[-4000:]
+    secret = API_KEY['api_client_secret']
+    assert secret not in job.stdout and not any(secret in json.dumps(event) for event in job.events())
+    assert not any(secret.encode() in argv for argv in migrated_by_awx['watcher'].seen)
 
 
 def test_awx_job_escrow_is_readable_from_secrets_manager(migrated_by_awx, cmk):
