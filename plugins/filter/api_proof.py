@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._api_proof import api_proof, api_proof_result
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._api_proof import api_check_lines, api_proof, api_proof_result
 
 
 class FilterModule:
     """lookerops.encryption proof through Looker's API."""
 
     def filters(self):
-        return {'api_proof': api_proof, 'api_proof_result': api_proof_result}
+        return {'api_proof': api_proof, 'api_proof_result': api_proof_result, 'api_check_lines': api_check_lines}

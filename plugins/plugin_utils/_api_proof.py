@@ -86,3 +86,9 @@ def api_proof(before, after=None, run_id='', job='migrate'):
         % (', '.join(b['name'] for b in out['broken']),
            '; '.join('%s: %s' % (b['name'], b['message']) for b in out['broken']), what, run_id))
     return out
+
+
+def api_check_lines(connections):
+    """One line per connection of an lk_api_proof result: ``<name>: pass`` or ``<name>: FAIL (<Looker's message>)``."""
+    return ['%s: %s' % (c.get('name'), 'pass' if c.get('ok') else 'FAIL (%s)' % (c.get('message') or 'failed'))
+            for c in connections or []]

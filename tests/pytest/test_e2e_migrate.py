@@ -362,6 +362,11 @@ def test_looker_itself_proves_every_connection_before_and_after(migrated):
     assert len(re.findall(r'^  conn-\d+: pass before, pass after$', report, re.M)) == counts[0], report
     secret = API_CLIENT['api_client_secret'].encode()
     assert secret not in (proc.stdout + proc.stderr).encode(), 'the API secret in ansible-playbook -vvvv output'
+    # The check an operator can run at any time (lookerops.encryption.api_check) says the same, and changes nothing.
+    check = run_playbook(bed, 'api_check', migrated['controller'], env_extra=api_env(bed))
+    assert check.returncode == 0, check.stdout[-4000:]
+    assert len(re.findall(r'"conn-\d+: pass"', check.stdout)) == counts[0] and 'FAIL' not in check.stdout
+    assert secret not in (check.stdout + check.stderr).encode()
     assert not any(secret in argv for argv in migrated['watcher'].seen), 'the API secret in a process argv'
     assert scan_tree(migrated['controller'].workdir, [secret]) == [] and scan_tree(bed.report_dir, [secret]) == []
 
@@ -601,11 +606,18 @@ def test_a_connection_the_key_does_not_decrypt_fails_the_run_with_its_name(bed_f
     assert 'FAILED in phase start' in out
     assert re.search(r'lookerops\.encryption\.rollback -e lookerops_run_id=\S+ -e lookerops_rollback_discard_changes_since_run=true', out)
     assert 'FAIL after the start: conn-00001' in out
+    assert 'Looker runs on every node: the start completed' in out and 'service not given back' not in out
     assert all(all_alive(bed).values()) and not any(fences(bed).values())
     with open(report_of(bed, out)[1], encoding='utf-8') as handle:
         report = handle.read()
     assert re.search(r'^  conn-00001: pass before, FAIL after \(.+\)$', report, re.M), report
     assert API_CLIENT['api_client_secret'] not in out + proc.stderr + report
+    # lookerops.encryption.api_check names it too, and fails; without any API settings it says what to set.
+    check = run_playbook(bed, 'api_check', controller_for(bed, tmp_path), env_extra=api_env(bed))
+    assert check.returncode != 0 and "Looker's connection test fails for conn-00001" in check.stdout, check.stdout[-3000:]
+    assert '"conn-00001: FAIL (connect: Cannot decrypt the stored credentials of connection conn-00001' in check.stdout
+    bare = run_playbook(bed, 'api_check', controller_for(bed, tmp_path))
+    assert bare.returncode != 0 and 'No Looker API is configured' in bare.stdout
 
 
 # --- a new instance -----------------------------------------------------------------------------

@@ -77,3 +77,9 @@ def test_not_configured_records_no_reason_and_a_skipped_task_records_why():
     skipped = api_proof_result({'skipped': True, 'changed': False})
     assert skipped['configured'] is False and 'not running before the stop' in skipped['reason']
     assert api_proof(skipped, result(a=True))['text'].startswith('Looker API proof: skipped (Looker was not running')
+
+
+def test_check_lines_say_pass_or_fail_with_lookers_message():
+    lines = api_proof_filter.FilterModule().filters()['api_check_lines'](result(a=True, b=False)['connections'])
+    assert lines == ['a: pass', 'b: FAIL (Cannot decrypt b)']
+    assert api_proof_filter.FilterModule().filters()['api_check_lines'](None) == []
