@@ -66,19 +66,24 @@ bg_step() {
     ( t0=$SECONDS; if "$@" > "$bg_dir/$i.log" 2>&1; then echo "ok $((SECONDS - t0))"; else echo "FAILED $((SECONDS - t0))"; fi > "$bg_dir/$i.rc" ) &
     bg_names+=("$name"); bg_pids+=($!)
 }
+bg_done=()
+bg_report() {  # wait for the background step numbered $1 and print its output and result, once
+    local i=$1 rc secs
+    [ -n "${bg_done[$i]:-}" ] && return 0
+    wait "${bg_pids[$i]}"
+    read -r rc secs < "$bg_dir/$i.rc"
+    printf '\n=== %s (beside the rest)\n' "${bg_names[$i]}"
+    cat "$bg_dir/$i.log"
+    if [ "$rc" = ok ]; then
+        passed=$((passed + 1)); printf '=== %s: ok (%ss)\n' "${bg_names[$i]}" "$secs"
+    else
+        failed=$((failed + 1)); failures+=("${bg_names[$i]}"); printf '=== %s: FAILED (%ss)\n' "${bg_names[$i]}" "$secs"
+    fi
+    bg_done[$i]=1
+}
 bg_finish() {
-    local i rc secs
-    for i in "${!bg_names[@]}"; do
-        wait "${bg_pids[$i]}"
-        read -r rc secs < "$bg_dir/$i.rc"
-        printf '\n=== %s (beside the rest)\n' "${bg_names[$i]}"
-        cat "$bg_dir/$i.log"
-        if [ "$rc" = ok ]; then
-            passed=$((passed + 1)); printf '=== %s: ok (%ss)\n' "${bg_names[$i]}" "$secs"
-        else
-            failed=$((failed + 1)); failures+=("${bg_names[$i]}"); printf '=== %s: FAILED (%ss)\n' "${bg_names[$i]}" "$secs"
-        fi
-    done
+    local i
+    for i in "${!bg_names[@]}"; do bg_report "$i"; done
 }
 
 t_suite=$SECONDS
@@ -89,20 +94,10 @@ bg_step "support floor: ansible-test sanity (ansible-core 2.17, Python 3.11)" ba
 # Units on the oldest ansible-core run beside those on the newest: each suite already runs its tests in two xdist
 # workers at once, so the fake Looker task processes of one cannot disturb the other more than its own do. Both end
 # before the bed is up.
-floor_name="support floor: ansible-test units (ansible-core 2.17, Python 3.11)"
-( t0=$SECONDS; if bash tests/scripts/floor.sh units > "$bg_dir/floor-units.log" 2>&1; then echo "ok $((SECONDS - t0))"
-  else echo "FAILED $((SECONDS - t0))"; fi > "$bg_dir/floor-units.rc" ) &
-floor_pid=$!
+bg_step "support floor: ansible-test units (ansible-core 2.17, Python 3.11)" bash tests/scripts/floor.sh units
+floor_units=$((${#bg_names[@]} - 1))
 step "ansible-test units" bash tests/scripts/units-ansible-test.sh
-wait "$floor_pid"
-read -r floor_rc floor_secs < "$bg_dir/floor-units.rc"
-printf '\n=== %s (beside the units)\n' "$floor_name"
-cat "$bg_dir/floor-units.log"
-if [ "$floor_rc" = ok ]; then
-    passed=$((passed + 1)); printf '=== %s: ok (%ss)\n' "$floor_name" "$floor_secs"
-else
-    failed=$((failed + 1)); failures+=("$floor_name"); printf '=== %s: FAILED (%ss)\n' "$floor_name" "$floor_secs"
-fi
+bg_report "$floor_units"
 [ "$full" -eq 1 ] && step "support floor: the end-to-end migrate (ansible-core 2.17)" bash tests/scripts/floor.sh e2e
 # pytest in two lanes (tests/pytest/conftest.py, HOST_LANE): the tests that need no bed beside the bed's end-to-end tests.
 pytest_args=(-p no:cacheprovider -q -ra "${pytest_select[@]}")
