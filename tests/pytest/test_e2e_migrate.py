@@ -620,6 +620,29 @@ def test_a_connection_the_key_does_not_decrypt_fails_the_run_with_its_name(bed_f
     assert bare.returncode != 0 and 'No Looker API is configured' in bare.stdout
 
 
+@pytest.mark.full
+def test_the_rollback_a_failed_api_proof_prints_gives_every_connection_back(bed_factory, tmp_path):
+    """The command the failed proof prints, run as printed: the backups of the run come back, Looker starts on the legacy
+    scheme, and Looker's own test of every connection passes again."""
+    standin = dict(SINGLE['standin'], undecryptable_connection='conn-00001', **API_CLIENT)
+    bed = fresh(bed_factory, dict(SINGLE, name='e2e-api', standin=standin))
+    before = bed.inspect()
+    controller = controller_for(bed, tmp_path)
+    proc = run_playbook(bed, 'migrate', controller, env_extra=api_env(bed))
+    assert proc.returncode != 0 and 'FAIL after the start: conn-00001' in proc.stdout, proc.stdout[-4000:]
+    match = re.search(r'lookerops\.encryption\.rollback -e lookerops_run_id=(\S+) -e lookerops_rollback_discard_changes_since_run=true',
+                      proc.stdout)
+    assert match, proc.stdout[-4000:]
+    rollback = run_playbook(bed, 'rollback', controller, env_extra=api_env(bed),
+                            extra_vars={'lookerops_run_id': match.group(1), 'lookerops_rollback_discard_changes_since_run': True})
+    assert rollback.returncode == 0, rollback.stdout[-5000:] + rollback.stderr[-2000:]
+    after = bed.inspect()
+    assert after['legacy'] == after['total'] == before['total'] and after['digest'] == before['digest']
+    assert all(all_alive(bed).values()) and not any(fences(bed).values())
+    check = run_playbook(bed, 'api_check', controller, env_extra=api_env(bed))
+    assert check.returncode == 0 and 'FAIL' not in check.stdout, check.stdout[-3000:]
+
+
 # --- a new instance -----------------------------------------------------------------------------
 
 def test_new_install_starts_in_gcm(bed_factory, tmp_path):
