@@ -79,7 +79,7 @@ bg_report() {  # wait for the background step numbered $1 and print its output a
     else
         failed=$((failed + 1)); failures+=("${bg_names[$i]}"); printf '=== %s: FAILED (%ss)\n' "${bg_names[$i]}" "$secs"
     fi
-    bg_done[$i]=1
+    bg_done[i]=1
 }
 bg_finish() {
     local i
