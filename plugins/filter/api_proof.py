@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._api_proof import api_check_lines, api_proof, api_proof_result
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._api_proof import (
+    api_check_lines, api_proof, api_proof_due, api_proof_result, api_proof_text,
+)
 
 
 class FilterModule:
     """lookerops.encryption proof through Looker's API."""
 
     def filters(self):
-        return {'api_proof': api_proof, 'api_proof_result': api_proof_result, 'api_check_lines': api_check_lines}
+        return {'api_proof': api_proof, 'api_proof_result': api_proof_result, 'api_check_lines': api_check_lines,
+                'api_proof_due': api_proof_due, 'api_proof_text': api_proof_text}

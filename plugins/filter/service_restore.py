@@ -11,6 +11,7 @@ from ansible_collections.lookerops.encryption.plugins.plugin_utils._service_rest
     restore_service_outcome,
     restore_service_plan,
     service_restore,
+    service_state_line,
 )
 
 
@@ -20,6 +21,7 @@ class FilterModule:
     def filters(self):
         return {
             'service_restore': service_restore,
+            'service_state_line': service_state_line,
             'restore_service_plan': restore_service_plan,
             'restore_service_env_failed': restore_service_env_failed,
             'restore_service_outcome': restore_service_outcome,

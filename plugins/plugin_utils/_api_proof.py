@@ -33,6 +33,20 @@ def api_proof_result(result):
                             for c in result.get('connections') or []]}
 
 
+def api_proof_due(stage, running):
+    """Whether lk_api_proof runs at this ``stage``: always after the start; before the stop only when Looker runs on some
+    node (``running``: each node's ``pid_alive``), since a stopped Looker cannot answer (a resumed run)."""
+    return stage == 'after' or any(running or [])
+
+
+def api_proof_text(run):
+    """The summary's line of the proof through Looker's API, from a run record; '' when the run made none."""
+    proof = (run or {}).get('api_proof')
+    if not proof:
+        return ''
+    return api_proof(proof.get('before'), proof.get('after'), run.get('run_id') or '', run.get('job') or 'migrate')['text']
+
+
 def api_proof(before, after=None, run_id='', job='migrate'):
     """Compare the results of lk_api_proof before the stop (``before``) and after the start (``after``, None while the
     run has not started the nodes again). Returns a dict:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import html
 
-from ansible_collections.lookerops.encryption.plugins.plugin_utils._api_proof import api_proof
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._api_proof import api_proof_text
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._change_plan import change_plan
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._forecast import forecast_error
 
@@ -189,8 +189,7 @@ def _api_lines(run):
     proof = run.get('api_proof') or {}
     if not proof:
         return ['not run']
-    verdict = api_proof(proof.get('before'), proof.get('after'), run.get('run_id') or '', run.get('job') or 'migrate')
-    lines = [verdict['text']]
+    lines = [api_proof_text(run)]
     after = {c['name']: c for c in (proof.get('after') or {}).get('connections') or []}
     for conn in (proof.get('before') or {}).get('connections') or []:
         then = after.get(conn['name'])

@@ -26,6 +26,19 @@ def _answer(restore, reason):
     return {'restore': restore, 'reason': reason}
 
 
+def service_state_line(run):
+    """The failure summary's line on service after a migrate or rekey run that stopped the cluster: Looker runs on every
+    node when the start had completed (the last node answered /alive) before the failure; otherwise why service was not
+    given back. '' for a run that stopped nothing or of another job."""
+    run = run or {}
+    if (run.get('start') or {}).get('window_ended') is not None:
+        return ('Looker runs on every node: the start completed (the last node answered /alive) before the failure; '
+                'nothing was stopped again.')
+    if run.get('job') in ('migrate', 'rekey') and 'stop' in run:
+        return 'service not given back: %s.' % service_restore(run)['reason']
+    return ''
+
+
 def service_restore(run, check_mode=False):
     """{restore, reason}: whether the failed run ``run`` (its run record) starts the nodes again as it found them.
 

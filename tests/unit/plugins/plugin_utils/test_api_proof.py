@@ -83,3 +83,18 @@ def test_check_lines_say_pass_or_fail_with_lookers_message():
     lines = api_proof_filter.FilterModule().filters()['api_check_lines'](result(a=True, b=False)['connections'])
     assert lines == ['a: pass', 'b: FAIL (Cannot decrypt b)']
     assert api_proof_filter.FilterModule().filters()['api_check_lines'](None) == []
+
+
+def test_due_after_the_start_always_and_before_the_stop_only_when_looker_runs():
+    due = api_proof_filter.FilterModule().filters()['api_proof_due']
+    assert due('after', []) is True and due('after', [False]) is True
+    assert due('before', [False, True]) is True
+    assert due('before', [False, False]) is False and due('before', None) is False
+
+
+def test_text_of_a_run_record():
+    text = api_proof_filter.FilterModule().filters()['api_proof_text']
+    assert text({'job': 'migrate', 'run_id': 'r'}) == '' and text(None) == ''
+    run = {'job': 'migrate', 'run_id': 'r', 'api_proof': {'before': result(a=True), 'after': result(a=True)}}
+    assert text(run) == 'Looker API proof: connections: 1 tested, 1 pass before and after'
+    assert text({'api_proof': {'before': result(a=True)}}) == 'Looker API proof: connections: 1 tested before the stop, 1 pass'

@@ -167,3 +167,19 @@ def test_restore_filters():
     plan = filters['restore_service_plan'](HOSTS, [CHANGED] * 4, [True] * 4)
     assert filters['restore_service_env_failed'](plan, [], [FAILED, OK, OK, OK]) == ['n1']
     assert filters['restore_service_outcome'](plan, [dict(OK, item='n1')], [], [OK] * 3)['not_restored'] == []
+
+
+def test_state_line_after_a_completed_start_says_looker_runs():
+    run = dict(migrate_run(failed=False), start={'window_ended': 2.0})
+    assert service_filter.FilterModule().filters()['service_state_line'](run).startswith('Looker runs on every node')
+
+
+def test_state_line_of_a_stopped_cluster_says_why_service_was_not_given_back():
+    run = migrate_run(migration_started='2026-01-01 00:00:00')
+    assert sr.service_state_line(run) == 'service not given back: %s.' % sr.service_restore(run)['reason']
+    assert sr.service_state_line(rekey_run(task_ran=True)).startswith('service not given back: ')
+
+
+def test_state_line_is_empty_without_a_stop_or_for_another_job():
+    assert sr.service_state_line({'job': 'migrate'}) == ''
+    assert sr.service_state_line({'job': 'rollback', 'stop': STOPPED}) == '' and sr.service_state_line(None) == ''
