@@ -34,8 +34,16 @@ options:
       - Seconds to wait before the first attempt, counted in O(timeout). The caller gives what remains of Looker's live
         window after the last node stopped (the filter C(lookerops.encryption.live_window_wait)), so that the first
         attempt is not refused; later attempts follow only Looker's answer that other nodes are live.
+      - The wait happens on the controller (the action plugin), before the module runs on the node; RV(waited_seconds)
+        and RV(duration_seconds) count it.
     type: float
     default: 0
+  progress_interval:
+    description:
+      - The action plugin waits O(first_attempt_delay) on the controller and prints, every this many seconds, a line with
+        the node, the task and the seconds left of Looker's live window; 0 prints one line only.
+    type: float
+    default: 15
   timeout:
     description: Seconds for the whole run, retries included. On timeout the task is left running.
     type: int

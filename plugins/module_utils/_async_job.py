@@ -43,18 +43,28 @@ def read_job(results_file):
     return True, data
 
 
-def wait_for_job(results_file, timeout, poll_interval=0.2, cleanup=True, clock=time.monotonic, sleep=time.sleep):
-    """Wait until the job has written its result; return that result (the results file removed when ``cleanup``)."""
+def wait_for_job(results_file, timeout, poll_interval=0.2, cleanup=True, clock=time.monotonic, sleep=time.sleep,
+                 slice_seconds=None):
+    """Wait until the job has written its result; return that result (the results file removed when ``cleanup``).
+
+    With ``slice_seconds``, return None once that long has passed with the job still running (before ``timeout``): the
+    controller prints a progress line, then waits again."""
     began = clock()
     while True:
         finished, data = read_job(results_file)
         if finished:
             break
-        left = timeout - (clock() - began)
+        elapsed = clock() - began
+        left = timeout - elapsed
         if left <= 0:
             raise JobWaitError('the job did not finish within %ss; it was not stopped and still runs on the node. Its result '
                                'will be in %s' % (timeout, results_file))
-        sleep(min(poll_interval, left))
+        if slice_seconds is not None and elapsed >= slice_seconds:
+            return None
+        wait = min(poll_interval, left)
+        if slice_seconds is not None:
+            wait = min(wait, max(0.0, slice_seconds - elapsed))
+        sleep(wait)
     if cleanup:
         try:
             os.unlink(results_file)

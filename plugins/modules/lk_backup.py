@@ -102,6 +102,13 @@ options:
         nothing. The downtime forecast divides the backup's estimate by it.
     type: float
     default: 0
+  progress_file:
+    description:
+      - With O(what=home), outside check mode, a file where the module keeps how many bytes it has archived, then read
+        back, and of how many (counts only, 0600, removed when the backup ends). Launched with C(async), the task's
+        M(lookerops.encryption.lk_job_wait) with the same O(lookerops.encryption.lk_job_wait#module:progress_file) prints
+        them while the backup runs. Unset, nothing is written.
+    type: path
   key_check_value:
     description:
       - The key check value in force for the data being backed up (the migration marker's C(kcv), or a note such as
@@ -210,6 +217,7 @@ def main():
         'free_space_margin_mb': {'type': 'int', 'default': 64},
         'key_check_value': {'type': 'str', 'no_log': False},
         'probe_seconds': {'type': 'float', 'default': 0},
+        'progress_file': {'type': 'path'},
     })
     params = module.params
     margin = params['free_space_margin_mb'] * 1024 * 1024
@@ -222,7 +230,8 @@ def main():
     result = run_job(
         module,
         lambda: HomeBackup(params['looker_home'], params['dest_dir'], params['backup_id'], params['name'] or socket.gethostname(),
-                           params['excludes'], params['exclude_paths'], margin, params['probe_seconds']),
+                           params['excludes'], params['exclude_paths'], margin, params['probe_seconds'],
+                           params['progress_file']),
         lambda cfg: BackendBackup(cfg, params['dest_dir'], params['backup_id'], margin, params['key_check_value']),
         lambda job: job.run(check_mode=module.check_mode), 'backup', os_error=disk_full)
     if result['changed']:

@@ -17,6 +17,8 @@ description:
     to stop or start more nodes than C(forks) in one round.
   - Removes the results file once read, unless O(cleanup=false).
   - On timeout it fails and leaves the job alone; the job still runs on the node.
+  - While it waits, the controller prints a line every O(progress_interval) seconds (the node, the job, how long, and how
+    far when the job writes its O(progress_file)), so a long phase shows in the output as it happens.
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
@@ -42,6 +44,26 @@ options:
     description: Remove the results file once the job's result is read.
     type: bool
     default: true
+  progress_file:
+    description:
+      - The file where the job keeps its progress (for example the O(lookerops.encryption.lk_backup#module:progress_file)
+        of a backup), shown in the progress lines.
+    type: path
+  progress_interval:
+    description:
+      - Seconds between two progress lines the controller prints while the job still runs, each naming the node, the
+        job (O(label)), how long it has run and, with O(progress_file), how far it is. 0 prints none and waits in one go.
+      - Each line costs one more short module call on the node.
+    type: float
+    default: 15
+  label:
+    description: What the job is, in the progress lines.
+    type: str
+  slice_seconds:
+    description:
+      - Return after this many seconds with RV(running) true when the job still runs, instead of waiting on. The action
+        plugin sets it from O(progress_interval); do not set it in a task.
+    type: float
 seealso:
   - module: ansible.builtin.async_status
 """
@@ -71,6 +93,14 @@ waited_seconds:
   description: Seconds this task waited.
   returned: success
   type: float
+running:
+  description: True when the module returned after O(slice_seconds) with the job still running (the action plugin then waits again).
+  returned: when O(slice_seconds) ended first
+  type: bool
+progress:
+  description: The job's progress from O(progress_file) (C(what), C(done_bytes), C(total_bytes), C(seconds)), or null.
+  returned: when O(slice_seconds) ended first
+  type: dict
 changed:
   description: Whether the job changed something. Every other value the job returned is returned as it is.
   returned: success
@@ -80,6 +110,7 @@ changed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._async_job import JobWaitError, wait_for_job
+from ansible_collections.lookerops.encryption.plugins.module_utils._progress import read_progress
 
 
 def main():
@@ -89,15 +120,22 @@ def main():
             timeout={'type': 'int', 'default': 3600},
             poll_interval={'type': 'float', 'default': 0.2},
             cleanup={'type': 'bool', 'default': True},
+            progress_file={'type': 'path'},
+            # Read by the action plugin on the controller.
+            progress_interval={'type': 'float', 'default': 15},
+            label={'type': 'str'},
+            slice_seconds={'type': 'float'},
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
         result = wait_for_job(params['results_file'], params['timeout'], params['poll_interval'],
-                              params['cleanup'] and not module.check_mode)
+                              params['cleanup'] and not module.check_mode, slice_seconds=params['slice_seconds'])
     except JobWaitError as exc:
         module.fail_json(msg=str(exc), results_file=params['results_file'])
+    if result is None:
+        module.exit_json(changed=False, running=True, progress=read_progress(params['progress_file']))
     for warning in result.pop('warnings', None) or []:
         module.warn(warning['msg'] if isinstance(warning, dict) and 'msg' in warning else str(warning))
     result.pop('deprecations', None)

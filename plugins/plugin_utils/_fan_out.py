@@ -17,15 +17,24 @@ from __future__ import annotations
 ASYNC_MARGIN = 120
 
 
-def fan_out_async(timeout, hosts, forks, check_mode=False, enabled=True):
+def _positive(value):
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def fan_out_async(timeout, hosts, forks, check_mode=False, enabled=True, progress_interval=None):
     """Seconds of ``async`` for a node task whose own timeout is ``timeout``; 0 (a plain task) unless it must fan out.
 
-    The task fans out only when the play has more nodes (``hosts``) than forks, outside check mode (an async task reports
-    nothing useful there), and when fanning out is not turned off (``enabled``, the role's parallel setting).
+    The task fans out when the play has more nodes (``hosts``) than forks, or whatever the forks when it is a long job whose
+    progress is shown while it runs (``progress_interval`` above 0: lk_job_wait prints a line that often); never in check
+    mode (an async task reports nothing useful there) or when fanning out is turned off (``enabled``, the role's parallel
+    setting).
     """
     if check_mode or not enabled:
         return 0
-    if int(hosts) <= int(forks):
+    if int(hosts) <= int(forks) and not _positive(progress_interval):
         return 0
     return int(timeout) + ASYNC_MARGIN
 

@@ -29,6 +29,8 @@ CLUSTER = {'name': 'e2e', 'nodes': 3, 'cluster': True,
 SINGLE = {'name': 'e2e-single', 'nodes': 1, 'cluster': False,
           'standin': {'start_seconds': 0.3, 'stop_seconds': 0.3, 'migrate_seconds': 0.5, 'live_window_seconds': 2}}
 KEY_PATH = '/home/looker/.lookerops/cmk.key'
+PROGRESS_INTERVAL = 0.5
+LONG_LIVE_WINDOW = 10
 LOG_TS = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \+0000 ')
 
 
@@ -328,7 +330,11 @@ def migrated(bed_factory, tmp_path_factory):
     now = time.time()
     started = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now)) + '.%03d' % int((now % 1) * 1000)
     try:
-        proc = run_playbook(bed, 'migrate', controller, verbosity=4, env_extra=dict(api_env(bed), ANSIBLE_FORKS='2'))
+        # A live window longer than the backups take, and a progress line every half second: the wait before
+        # migrate_encryption shows as it happens.
+        proc = run_playbook(bed, 'migrate', controller, verbosity=4, env_extra=dict(api_env(bed), ANSIBLE_FORKS='2'),
+                            extra_vars={'lookerops_progress_interval': PROGRESS_INTERVAL,
+                                        'lookerops_live_window_seconds': LONG_LIVE_WINDOW})
     finally:
         watcher.stop()
     return {'bed': bed, 'before': before, 'controller': controller, 'proc': proc, 'watcher': watcher,
@@ -380,6 +386,29 @@ def test_more_nodes_than_forks_stop_and_start_in_one_round(migrated):
         for host in hosts:
             assert re.search(r'^(ok|changed): \[%s\]' % re.escape(host), section, re.M), (task, host, section[-3000:])
         assert set(re.findall(r'^skipping: \[([^\]]+)\]', section, re.M)) == set(names) - set(hosts), section[-3000:]
+
+
+def test_long_phases_show_their_progress_as_they_happen(migrated):
+    """The wait for Looker's live window prints a line every lookerops_progress_interval while it runs, inside the
+    migrate task and before its result, counting down; the home backups are launched on every node at once and waited
+    for, and their result is the one the run record keeps."""
+    out, names = migrated['proc'].stdout, [n.name for n in migrated['bed'].nodes]
+    section = out.split('Migrate | Run migrate_encryption once, on the first node]', 1)[1].split('\nTASK [', 1)[0]
+    left = [int(n) for n in re.findall(r"^%s: migrate_encryption waits for Looker's live window after the stop: (\d+) s left"
+                                       % re.escape(names[0]), section, re.M)]
+    assert len(left) >= 2 and left == sorted(left, reverse=True) and left[0] <= LONG_LIVE_WINDOW, section[-3000:]
+    assert section.index('s left') < section.index('changed: [%s' % names[0]), 'the lines came after the task ended'
+    task = 'Backup | Wait for the home backups, with a line on their progress'
+    # The backup phase's, not preflight's check (which runs the same tasks in check mode and waits for nothing).
+    waited = out.rsplit('%s]' % task, 1)[1].split('\nTASK [', 1)[0]
+    for host in names:
+        assert re.search(r'^changed: \[%s\]' % re.escape(host), waited, re.M), (host, waited[-3000:])
+        # The backup's own result, not the launch's, is what the run reports.
+        assert re.search(r'%s: home backup /var/backups/lookerops/\S+/%s-looker-home\.tar\.gz \([^)]*sha256 [0-9a-f]{64}, '
+                         r'verified True\)' % (re.escape(host), re.escape(host)), out), host
+    for node in migrated['bed'].nodes:
+        left = node.run(['sh', '-c', 'ls -A /var/backups/lookerops/*/'], user='root', check=True).stdout.split()
+        assert not [name for name in left if name.startswith('.progress-')], left
 
 
 def report_of(bed, stdout):

@@ -47,6 +47,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._files import
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import FENCE_NAME
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import pid_alive, read_pid_file
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.settings import strip_key_material
+from ansible_collections.lookerops.encryption.plugins.module_utils._progress import CountingReader, ProgressFile
 
 
 DEFAULT_EXCLUDES = ['.cache', 'log', '.tmp', '.snapshots', 'looker.jar', 'authorized_keys', 'dr-log', 'core']
@@ -176,8 +177,10 @@ def probe_throughput(home, excludes, exclude_paths=None, seconds=0.5, clock=time
     return read / elapsed
 
 
-def write_home_archive(home, dest, excludes, exclude_paths=None, skipped=None):
-    """Stream the home into ``dest`` (.tar.gz, 0600, atomic). Returns (sha256, size, files, total_bytes)."""
+def write_home_archive(home, dest, excludes, exclude_paths=None, skipped=None, progress=None):
+    """Stream the home into ``dest`` (.tar.gz, 0600, atomic). Returns (sha256, size, files, total_bytes).
+
+    ``progress`` (a ProgressFile) counts the file bytes read, for the lines the controller prints while it waits."""
     home = os.path.normpath(os.path.abspath(home))
     top = os.path.basename(home)
     files = 0
@@ -198,7 +201,7 @@ def write_home_archive(home, dest, excludes, exclude_paths=None, skipped=None):
                     if info.isreg():
                         try:
                             with open(path, 'rb') as src:
-                                tar.addfile(info, src)
+                                tar.addfile(info, CountingReader(src, progress) if progress else src)
                         except OSError as exc:
                             raise BackupError('cannot read %s while archiving it: %s; is Looker stopped and does '
                                               'the module run as root?' % (path, exc.strerror or exc)) from None
@@ -210,12 +213,14 @@ def write_home_archive(home, dest, excludes, exclude_paths=None, skipped=None):
     return hasher.hexdigest(), hasher.size, files, total
 
 
-def verify_home_archive(path, manifest=None):
-    """Read the archive back: sha256 and every member (gzip CRC). Returns (sha256, size, files)."""
+def verify_home_archive(path, manifest=None, progress=None):
+    """Read the archive back: sha256 and every member (gzip CRC). Returns (sha256, size, files).
+
+    ``progress`` (a ProgressFile) counts the archive bytes read."""
     files = 0
     try:
         with open(path, 'rb') as raw:
-            reader = HashingReader(raw)
+            reader = HashingReader(CountingReader(raw, progress) if progress else raw)
             with gzip.GzipFile(fileobj=reader, mode='rb') as gz:
                 with tarfile.open(fileobj=gz, mode='r|', bufsize=CHUNK) as tar:
                     for member in tar:
@@ -237,7 +242,8 @@ def verify_home_archive(path, manifest=None):
 class HomeBackup:
     """Backup of one node's Looker home (decisions for the lk_backup module)."""
 
-    def __init__(self, looker_home, dest_dir, backup_id, name, excludes, exclude_paths=None, margin_bytes=0, probe_seconds=0):
+    def __init__(self, looker_home, dest_dir, backup_id, name, excludes, exclude_paths=None, margin_bytes=0, probe_seconds=0,
+                 progress_file=None):
         validate_backup_id(backup_id)
         self.home = os.path.normpath(os.path.abspath(looker_home))
         self.dest_dir = dest_dir
@@ -250,6 +256,7 @@ class HomeBackup:
         self.exclude_paths = _norm_paths(exclude_paths)
         self.margin = margin_bytes
         self.probe_seconds = probe_seconds
+        self.progress_file = progress_file
         self.directory, self.path, self.manifest_path = home_paths(dest_dir, backup_id, self.name)
 
     def run(self, check_mode=False):
@@ -261,7 +268,7 @@ class HomeBackup:
             result.update(sha256=manifest['sha256'], size=manifest['size'], files=manifest['files'], verified=True,
                           estimate_bytes=None, free_bytes=free_bytes(self.directory))
             return result
-        estimate, _entries, _bytes = estimate_home(self.home, self.excludes, self.exclude_paths)
+        estimate, _entries, file_bytes = estimate_home(self.home, self.excludes, self.exclude_paths)
         free, needed, ok = check_free_space(self.directory, estimate, self.margin)
         result.update(estimate_bytes=estimate, free_bytes=free, needed_bytes=needed, changed=True)
         if not ok:
@@ -273,12 +280,24 @@ class HomeBackup:
         ensure_dir(self.directory)
         created = utc_now()
         skipped = []
+        progress = ProgressFile(self.progress_file, 'archiving')
         try:
-            sha, size, files, total = write_home_archive(self.home, self.path, self.excludes, self.exclude_paths, skipped)
-        except OSError as exc:
-            if not is_enospc(exc):
-                raise
-            raise BackupError(disk_full_message(self.directory, self.path, free, needed)) from None
+            progress.phase('archiving', file_bytes)
+            try:
+                sha, size, files, total = write_home_archive(self.home, self.path, self.excludes, self.exclude_paths, skipped,
+                                                             progress)
+            except OSError as exc:
+                if not is_enospc(exc):
+                    raise
+                raise BackupError(disk_full_message(self.directory, self.path, free, needed)) from None
+            result.update(self._finish(created, skipped, sha, size, files, total, progress))
+        finally:
+            progress.close()
+        return result
+
+    def _finish(self, created, skipped, sha, size, files, total, progress):
+        """The manifest of the archive just written, once the archive read back matches it; the result's new keys."""
+        result = {}
         result['temp_files_left_out'] = skipped
         manifest = {
             'kind': 'looker-home', 'backup_id': self.backup_id, 'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'),
@@ -286,7 +305,8 @@ class HomeBackup:
             'exclude_paths': self.exclude_paths, 'files': files, 'total_bytes': total, 'size': size, 'sha256': sha,
             'archive': os.path.basename(self.path), 'tool_version': TOOL_VERSION,
         }
-        verify_home_archive(self.path, manifest)
+        progress.phase('reading back', size)
+        verify_home_archive(self.path, manifest, progress)
         write_manifest(self.manifest_path, manifest)
         result.update(sha256=sha, size=size, files=files, total_bytes=total, verified=True)
         return result

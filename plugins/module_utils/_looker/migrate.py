@@ -31,12 +31,15 @@ OFFLINE_TASK_OPTIONS = dict(
     first_attempt_delay={'type': 'float', 'default': 0},
     timeout={'type': 'int', 'default': 3600},
     task_scope=TASK_SCOPE_OPTION,
+    # Read by the action plugin on the controller, which waits for first_attempt_delay there.
+    progress_interval={'type': 'float', 'default': 15},
 )
+CONTROLLER_OPTIONS = ('progress_interval',)
 
 
 def offline_task_kwargs(params):
     """The run_offline_task keywords from a module's parameters."""
-    return {name: params[name] for name in OFFLINE_TASK_OPTIONS}
+    return {name: params[name] for name in OFFLINE_TASK_OPTIONS if name not in CONTROLLER_OPTIONS}
 
 
 def offline_task_module(options, **kwargs):

@@ -96,3 +96,28 @@ def test_an_unreadable_results_file_is_explained(tmp_path):
     path.mkdir()  # reading a directory fails like a refused read
     with pytest.raises(aj.JobWaitError, match=r'cannot be read \(.*\): wait as the user the job ran as'):
         aj.read_job(str(path))
+
+
+def test_a_slice_returns_none_while_the_job_still_runs_and_keeps_the_file(tmp_path):
+    """With slice_seconds the wait returns after that long (the controller prints a progress line), before the timeout."""
+    path = str(tmp_path / 'j1.2')
+    _write(path, STARTED)
+    fake = FakeTime()
+    assert aj.wait_for_job(path, 60, poll_interval=0.4, clock=fake.clock, sleep=fake.sleep, slice_seconds=1.0) is None
+    assert sum(fake.sleeps) == pytest.approx(1.0) and max(fake.sleeps) <= 0.4 and os.path.exists(path)
+
+
+def test_a_job_that_ends_within_the_slice_returns_its_result(tmp_path):
+    path = str(tmp_path / 'j1.2')
+    _write(path, STARTED)
+    fake = FakeTime(lambda n: n == 2 and _write(path, {'changed': True}))
+    result = aj.wait_for_job(path, 60, poll_interval=0.2, clock=fake.clock, sleep=fake.sleep, slice_seconds=5.0)
+    assert result['changed'] is True and not os.path.exists(path)
+
+
+def test_the_timeout_wins_over_a_longer_slice(tmp_path):
+    path = str(tmp_path / 'j1.2')
+    _write(path, STARTED)
+    fake = FakeTime()
+    with pytest.raises(aj.JobWaitError, match='did not finish within 1s'):
+        aj.wait_for_job(path, 1, poll_interval=0.2, clock=fake.clock, sleep=fake.sleep, slice_seconds=30.0)

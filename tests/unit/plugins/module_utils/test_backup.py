@@ -303,3 +303,49 @@ def test_check_against_manifest(manifest, count, msg):
         with pytest.raises(backup_errors.BackupError) as excinfo:
             check('the backup /b.tar.gz', 'ab', manifest, 'files', count, 'files')
         assert str(excinfo.value) == msg
+
+
+def test_home_backup_keeps_its_progress_in_the_progress_file_then_removes_it(tmp_path, monkeypatch):
+    """Every phase and its byte counts go to the progress file while the backup runs (for lk_job_wait's lines); the
+    file is gone once the backup ended, and no other file is left beside the backup."""
+    home = _make_home(str(tmp_path / 'src'))
+    dest = str(tmp_path / 'dest')
+    progress_file = os.path.join(dest, 'run-1', '.progress-home-node1.json')
+    written = []
+    real_write = backup_home.ProgressFile._write
+
+    def spy(self):
+        real_write(self)
+        if self.path:
+            with open(self.path, encoding='utf-8') as handle:
+                written.append(json.load(handle))
+            assert stat.S_IMODE(os.stat(self.path).st_mode) == 0o600
+    monkeypatch.setattr(backup_home.ProgressFile, '_write', spy)
+
+    def add_and_write(self, count):
+        self.done += count
+        self._write()
+    # Every count written, whatever the interval: the test sees each step.
+    monkeypatch.setattr(backup_home.ProgressFile, 'add', add_and_write)
+    res = backup_home.HomeBackup(home, dest, 'run-1', 'node1', backup_home.DEFAULT_EXCLUDES, [], 0,
+                                 progress_file=progress_file).run()
+    assert res['verified'] and not os.path.exists(progress_file)
+    assert sorted(os.listdir(os.path.join(dest, 'run-1'))) == ['node1-looker-home.manifest.json', 'node1-looker-home.tar.gz']
+    archiving = [w for w in written if w['what'] == 'archiving']
+    reading = [w for w in written if w['what'] == 'reading back']
+    assert archiving[0]['done_bytes'] == 0 and archiving[-1]['done_bytes'] == res['total_bytes']
+    assert archiving[0]['total_bytes'] >= res['total_bytes']
+    assert reading[0]['total_bytes'] == res['size'] and reading[-1]['done_bytes'] == res['size']
+
+
+def test_a_failed_home_backup_leaves_no_progress_file(tmp_path, monkeypatch):
+    home = _make_home(str(tmp_path / 'src'))
+    dest = str(tmp_path / 'dest')
+    progress_file = os.path.join(dest, 'r', '.progress-home-n.json')
+
+    def damaged(path, manifest=None, progress=None):
+        raise backup_errors.BackupError('the backup %s is damaged' % path)
+    monkeypatch.setattr(backup_home, 'verify_home_archive', damaged)
+    with pytest.raises(backup_errors.BackupError, match='damaged'):
+        backup_home.HomeBackup(home, dest, 'r', 'n', backup_home.DEFAULT_EXCLUDES, [], 0, progress_file=progress_file).run()
+    assert not os.path.exists(progress_file)

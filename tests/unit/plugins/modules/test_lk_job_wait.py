@@ -44,3 +44,20 @@ def test_check_mode_keeps_the_results_file(tmp_path, monkeypatch):
     path = _job(tmp_path, {'changed': True})
     res = run_main(lk_job_wait, {'results_file': path}, monkeypatch, check_mode=True)
     assert res['changed'] is True and os.path.exists(path)
+
+
+def test_a_slice_that_ends_first_returns_running_with_the_jobs_progress(tmp_path, monkeypatch):
+    path = _job(tmp_path, {'started': 1, 'finished': 0, 'ansible_job_id': 'j9.1'})
+    progress = tmp_path / 'progress.json'
+    progress.write_text(json.dumps({'what': 'archiving', 'done_bytes': 10, 'total_bytes': 40, 'seconds': 2.0}))
+    res = run_main(lk_job_wait, {'results_file': path, 'slice_seconds': 0.05, 'poll_interval': 0.01,
+                                 'progress_file': str(progress)}, monkeypatch)
+    assert res['running'] is True and res['changed'] is False and 'failed' not in res
+    assert res['progress'] == {'what': 'archiving', 'done_bytes': 10, 'total_bytes': 40, 'seconds': 2.0}
+    assert os.path.exists(path)  # the job's results stay for the next wait
+
+
+def test_a_slice_without_a_progress_file_returns_no_progress(tmp_path, monkeypatch):
+    path = _job(tmp_path, {'started': 1, 'finished': 0, 'ansible_job_id': 'j9.1'})
+    res = run_main(lk_job_wait, {'results_file': path, 'slice_seconds': 0.05, 'poll_interval': 0.01}, monkeypatch)
+    assert res['running'] is True and res['progress'] is None

@@ -73,3 +73,15 @@ def test_filters():
     assert filters['fan_out_result'](LAUNCHED, {'was_running': True}) == {'was_running': True}
     assert filters['any_was_running']([LAUNCHED], [{'was_running': True}]) is True
     assert filters['node_start_result'](FIRST, SKIPPED, SKIPPED, True) == FIRST
+
+
+@pytest.mark.parametrize('hosts, forks, check_mode, interval, expected', [
+    (3, 50, False, 15, 420),     # a long job with progress lines: async whatever the forks
+    (3, 50, False, '15', 420),   # templated
+    (3, 50, False, 0, 0),        # no lines: a plain task within the forks
+    (3, 50, False, 'off', 0),
+    (3, 50, True, 15, 0),        # never in check mode
+    (100, 50, False, 0, 420),    # beyond the forks: async as before
+])
+def test_a_long_job_with_progress_lines_runs_async(hosts, forks, check_mode, interval, expected):
+    assert fo.fan_out_async(300, hosts, forks, check_mode, progress_interval=interval) == expected
