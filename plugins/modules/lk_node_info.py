@@ -15,7 +15,8 @@ description:
     the C(looker.jar) manifest, the effective settings obtained by sourcing C(lookerstart.cfg) in C(/bin/sh) as the Looker user
     (C(LOOKERARGS), C(LOOKERPORT), C(JAVAARGS) and which key variables are set), the pid in C(.tmp/looker.pid) and whether it is a
     live Looker process, the C(/alive) probe, running Looker tasks, the C(.deploying) fence, process supervisors, a summary of the
-    key settings and the collection marker C(.lookerops-encryption.json).
+    key settings, the collection marker C(.lookerops-encryption.json) and the node's restart history C(.lookerops-restarts.json)
+    (the stop and start times M(lookerops.encryption.lk_stop_cluster) and M(lookerops.encryption.lk_start) measured here).
   - Never reports a key value; C(LKR_MASTER_KEY_ENV) is reported by presence only. Of C(LOOKER_DB) and of the C(-d) credentials
     file only the host, port, database and user are reported, never the password.
   - Runs as root on the node (C(become=true)); it sources C(lookerstart.cfg) as the Looker user, never as root.
@@ -213,6 +214,18 @@ marker:
   description: Content of the collection marker C(.lookerops-encryption.json) in the Looker home, or null.
   returned: always
   type: dict
+restarts:
+  description:
+    - The node's restart history C(.lookerops-restarts.json) in the Looker home, as written by
+      M(lookerops.encryption.lk_stop_cluster) and M(lookerops.encryption.lk_start) after each stop of a running Looker and
+      each start that reached C(/alive); the downtime forecast takes each node's stop and start times from it.
+    - C(stops) and C(starts) list the last 5 measurements of each, oldest first, each with C(utc) (when, UTC) and C(seconds).
+    - A missing file gives empty lists; an unreadable or malformed file (or a symbolic link, which is not followed) gives
+      empty lists and C(error), which says why; malformed entries are left out. Never a failure.
+  returned: always
+  type: dict
+  sample: {"stops": [{"utc": "2026-03-01T02:00:05Z", "seconds": 11.8}],
+           "starts": [{"utc": "2026-03-01T02:04:40Z", "seconds": 96.2}], "error": null}
 key_sources:
   description:
     - Every place Looker reads its key on the node, compared; identities only (C(kcv1:...) or

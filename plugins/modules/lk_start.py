@@ -20,6 +20,11 @@ description:
     once with all of it. A Looker that is still starting is never killed.
   - When a live Looker pid exists but C(/alive) does not answer yet (a node still starting), the script is not run again; the
     module only waits.
+  - After a start that ran the startup script and saw C(/alive) answer, appends its RV(alive_after_seconds) with the UTC time
+    to the node's restart history C(.lookerops-restarts.json) in the Looker home (the last 5 starts and the last 5 stops, JSON,
+    written atomically, mode C(0600), owned by the Looker user; times only). M(lookerops.encryption.lk_node_info) reads it
+    for the downtime forecast. A node that already answered, a start that was only waited for, a failed start and check
+    mode add nothing. A history that cannot be written is a warning, never a failure of the start.
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
@@ -28,7 +33,7 @@ extends_documentation_fragment:
   - lookerops.encryption.looker_node
 attributes:
   check_mode:
-    details: Reports whether it would start (and unfence) from reads only.
+    details: Reports whether it would start (and unfence) from reads only; writes nothing (no restart history either).
 options:
   run_id:
     description: Identifier of this run; with O(unfence=true) only a fence naming it is removed.
@@ -78,6 +83,13 @@ pid:
   description: The pid in C(.tmp/looker.pid) after the start.
   returned: success
   type: int
+restart_recorded:
+  description:
+    - Whether this start was appended to the node's restart history C(.lookerops-restarts.json). False when there was
+      nothing to record (already up, only waited for, check mode) or the history could not be written (then a warning
+      says why).
+  returned: success
+  type: bool
 cannot_start:
   description: The C(Looker can not start because:) line of the log.
   returned: failure, when the log has one
@@ -90,6 +102,15 @@ evidence:
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation, start_node
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.restarts import record_start
+
+
+def start_and_record(module, node):
+    """start_node, then its start time (when it ran the script and /alive answered) into the node's restart history."""
+    params = module.params
+    result = start_node(node, run_id=params['run_id'], unfence=params['unfence'], timeout=params['timeout'],
+                        startup_grace=params['startup_grace'], check_mode=module.check_mode)
+    return record_start(node, result, module.check_mode, module.warn)
 
 
 def main():
@@ -99,10 +120,7 @@ def main():
         timeout={'type': 'int', 'default': 600},
         startup_grace={'type': 'int', 'default': 60},
     ), required_if=[('unfence', True, ('run_id',))])
-    params = module.params
-    run_operation(
-        module, start_node, node, run_id=params['run_id'], unfence=params['unfence'], timeout=params['timeout'],
-        startup_grace=params['startup_grace'], check_mode=module.check_mode)
+    run_operation(module, start_and_record, module, node)
 
 
 if __name__ == '__main__':

@@ -24,6 +24,11 @@ description:
     host, so that C(migrate_encryption) does not meet a node that is still connected (the node needs PyMySQL).
   - When none of O(backend.creds_file), O(backend.looker_db), O(backend.host) is given, the node's own settings are used,
     C(-d)/C(--internal-db-creds) in its C(LOOKERARGS), else the C(LOOKER_DB) its C(lookerstart.cfg) exports.
+  - Once a running Looker is down, appends RV(stop_seconds) with the UTC time to the node's restart history
+    C(.lookerops-restarts.json) in the Looker home (the last 5 stops and the last 5 starts, JSON, written atomically, mode
+    C(0600), owned by the Looker user; times only). M(lookerops.encryption.lk_node_info) reads it for the downtime forecast.
+    A node that was not running, a stop that did not finish and check mode add nothing. A history that cannot be written
+    is a warning, never a failure of the stop.
 author:
   - lookerops.encryption contributors (@lookerops)
 extends_documentation_fragment:
@@ -34,7 +39,7 @@ extends_documentation_fragment:
   - lookerops.encryption.mysql_backend
 attributes:
   check_mode:
-    details: Reports what it would do (fence, stop method) from reads only; writes and stops nothing.
+    details: Reports what it would do (fence, stop method) from reads only; writes (no restart history either) and stops nothing.
 options:
   run_id:
     description: Identifier of this run, written into the fence. Required unless O(fence=false).
@@ -118,6 +123,13 @@ stop_seconds:
   description: Seconds from the start of the task until the node was down.
   returned: always
   type: float
+restart_recorded:
+  description:
+    - Whether this stop was appended to the node's restart history C(.lookerops-restarts.json). False when there was
+      nothing to record (the node was not running, check mode) or the history could not be written (then a warning says
+      why).
+  returned: success
+  type: bool
 evidence:
   description:
     - State after the stop, C(pid), C(pid_alive), C(alive) (refused when down) and C(backend_sessions) (sessions of the
@@ -146,6 +158,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home 
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation, stop_node
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import TASK_SCOPE_OPTION
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.restarts import record_stop
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.server import connect, list_sessions
 
@@ -180,14 +193,16 @@ def main():
         backend_timeout={'type': 'int', 'default': 120},
         task_scope=TASK_SCOPE_OPTION,
     ), required_if=[('fence', True, ('run_id',))], required_by={'client_host': ('backend',)})
-    run_operation(module, stop_and_check_backend, node, module.params, module.check_mode)
+    run_operation(module, stop_and_check_backend, node, module.params, module.check_mode, module.warn)
 
 
-def stop_and_check_backend(node, params, check_mode):
+def stop_and_check_backend(node, params, check_mode, warn):
     """stop_node, then (with backend and client_host) wait until the backend shows no session of Looker from this host."""
     result = stop_node(node, run_id=params['run_id'], fence=params['fence'], method=params['method'],
                        stop_timeout=params['stop_timeout'], supervisor_action=params['supervisors'],
                        check_mode=check_mode, task_scope=params['task_scope'])
+    # The node is down: its stop time goes into the node's restart history (never fails the stop, never in check mode).
+    result = record_stop(node, result, check_mode, warn)
     if params['backend'] is None or not params['client_host'] or check_mode:
         return result
     try:

@@ -12,6 +12,8 @@ keys are named by their check value or KMS identity.
 
 from __future__ import annotations
 
+from ansible_collections.lookerops.encryption.plugins.plugin_utils._forecast import STATED
+
 TASKS = {'migrate': 'migrate_encryption', 'rekey': 'rekey'}
 
 
@@ -25,6 +27,29 @@ def _seconds(value):
 def _node_facts(hosts, nodes):
     node_of = dict(zip(hosts or [], nodes or []))
     return [(host, (node_of.get(host) or {}).get('info') or {}) for host in hosts or []]
+
+
+def _time_source(times, part):
+    """Where one node's ``part`` (stop or start) seconds come from: its own measured restarts, or the stated setting."""
+    if times.get(part + '_source') == 'measured':
+        count = times.get(part + '_measured') or 0
+        return 'measured: longest of its last %s %s%s' % (count, part, 's' if count != 1 else '')
+    return 'stated: %s' % STATED[part]
+
+
+def _node_time_lines(forecast, hosts, first):
+    """One line per node of the forecast: its stop and start seconds and where each comes from (none for a forecast made
+    before it kept them)."""
+    nodes = forecast.get('nodes') or {}
+    lines = []
+    for host in hosts:
+        times = nodes.get(host)
+        if not isinstance(times, dict):
+            continue
+        lines.append('%s%s: stop %s (%s), start %s (%s)' % (
+            host, ' (first)' if host == first else '', _seconds(times.get('stop')), _time_source(times, 'stop'),
+            _seconds(times.get('start')), _time_source(times, 'start')))
+    return lines
 
 
 def _rollback_seconds(forecast):
@@ -68,7 +93,7 @@ def change_plan(run, hosts, nodes, settings=None):
         'stop %s; backups %s, overlapping Looker\'s live window %s; %s %s; start of %s %s; start of the others %s'
         % (_seconds(parts.get('stop')), _seconds(parts.get('backup')), _seconds(parts.get('live_window')), task,
            _seconds(parts.get('task')), first, _seconds(parts.get('start_first')), _seconds(parts.get('start_rest'))),
-    ]))
+    ] + _node_time_lines(forecast, hosts, first)))
 
     if job == 'migrate':
         change = 'every encrypted record in %s is rewritten from AES-128-CBC to AES-GCM-256 under the new key' % backend_text

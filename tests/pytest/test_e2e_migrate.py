@@ -298,8 +298,10 @@ def test_check_mode_changes_nothing(legacy_cluster, tmp_path):
         with open(os.path.join(node.home, 'lookerstart.cfg'), encoding='utf-8') as handle:
             assert 'lookerops.encryption' not in handle.read()
     # The forecast before the change: every part, with the times the bed states for its stand-in and the backups measured.
-    match = re.search(r'downtime forecast: (\d+) s = stop (\d+) \+ max\(backup (\d+), live window (\d+)\) \+ '
-                      r'migrate_encryption (\d+) \+ start of the first node (\d+) \+ start of the others (\d+)', proc.stdout)
+    # Each stop and start part names its source in brackets: the nodes' own measured restarts, or the stated times.
+    match = re.search(r'downtime forecast: (\d+) s = stop (\d+) \([^)]*\) \+ max\(backup (\d+), live window (\d+)\) \+ '
+                      r'migrate_encryption (\d+) \+ start of the first node (\d+) \([^)]*\) \+ start of the others (\d+) \([^)]*\)',
+                      proc.stdout)
     assert match, proc.stdout[-4000:]
     total, stop, backup, window, task, first, rest = (int(x) for x in match.groups())
     assert window == round(bed.looker_live_window()) and 'backup not measured' not in proc.stdout

@@ -14,6 +14,8 @@ import zipfile
 
 DEFAULT_VERSION_KEYS = ('Implementation-Version', 'Looker-Version', 'Bundle-Version')
 MARKER_NAME = '.lookerops-encryption.json'
+# The restarts this collection measured on the node (restarts.py): times only, never key material.
+RESTARTS_NAME = '.lookerops-restarts.json'
 # The fence: Looker's startup script refuses to start while this file is in the home.
 FENCE_NAME = '.deploying'
 
@@ -93,6 +95,10 @@ class LookerHome:
     @property
     def marker_file(self):
         return self.p(MARKER_NAME)
+
+    @property
+    def restarts_file(self):
+        return self.p(RESTARTS_NAME)
 
     def layout(self):
         return {

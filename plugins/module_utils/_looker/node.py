@@ -6,7 +6,8 @@
 A LookerNode is a Looker home (``home.py``) with the Looker user who runs its commands (``runner``,
 ``user.py``), its settings (``config``, ``settings.py``), its log (``log``, ``log.py``) and its fence
 (``fence``, ``fence.py``); its processes come from ``proc.py`` and its HTTP answers from ``http.py``.
-The operations the modules run are in ``ops.py`` and ``migrate.py``.
+The operations the modules run are in ``ops.py`` and ``migrate.py``; the history of the stops and starts they
+measured on the node, in ``restarts.py``.
 
 This is not a public API; it may change without notice. Standard library only: it runs on the node.
 """

@@ -19,6 +19,7 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home 
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.http import DEFAULT_API_PORT, api_release, control_stop
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.log import parse_since
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import process_started_at, read_pid_file
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.restarts import read_history
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.settings import DEFAULT_PORT
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.user import CapturedOutput
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
@@ -114,6 +115,8 @@ def node_info(node, run_id=None, api_port=DEFAULT_API_PORT):
     info['fence'] = node.fence.state(run_id)
     info['supervisors'] = node.supervisors()
     info['marker'] = node.read_marker()
+    # The stops and starts the collection measured here earlier, for the downtime forecast (empty when none or unreadable).
+    info['restarts'] = read_history(node.restarts_file)
     # Where the log ends now: later evidence is read from here on, never by comparing clocks.
     info['log_position'] = node.log.log_position()
     return info

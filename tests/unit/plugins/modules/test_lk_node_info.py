@@ -75,3 +75,19 @@ def test_node_info_key_sources(fake, monkeypatch):
     assert [s['source'] for s in res['key_sources']['sources']] == ['lookerstart.cfg', 'process']
     res = run_main(lk_node_info, common(fake, looker_home=fake.home + '-nope'), monkeypatch)
     assert res['key_sources'] is None
+
+
+def test_node_info_restarts(fake, monkeypatch):
+    path = os.path.join(fake.home, '.lookerops-restarts.json')
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert res['restarts'] == {'stops': [], 'starts': [], 'error': None}  # no history yet
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump({'version': 1, 'stops': [{'utc': '2026-01-01T00:00:00Z', 'seconds': 11.5}, {'utc': None, 'seconds': 9}],
+                   'starts': [{'utc': '2026-01-01T00:02:00Z', 'seconds': 88.25}]}, handle)
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert res['restarts'] == {'stops': [{'utc': '2026-01-01T00:00:00Z', 'seconds': 11.5}, {'utc': None, 'seconds': 9.0}],
+                               'starts': [{'utc': '2026-01-01T00:02:00Z', 'seconds': 88.25}], 'error': None}
+    with open(path, 'w', encoding='utf-8') as handle:
+        handle.write('{"stops": [')
+    res = run_main(lk_node_info, common(fake), monkeypatch)
+    assert 'failed' not in res and res['restarts']['stops'] == [] and 'not JSON' in res['restarts']['error']

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+
+from ansible.module_utils import basic
 
 from ansible_collections.lookerops.encryption.plugins.modules import lk_start
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import common, run_main
@@ -34,3 +37,34 @@ def test_start_cannot_start(fake, monkeypatch):
     res = run_main(lk_start, common(fake, timeout=60), monkeypatch)
     assert res['failed'] and 'Size of the Master Key is invalid' in res['msg'] and '32 random bytes' in res['msg']
     assert res['evidence']['pid_alive'] is False and res['evidence']['log_lines']
+
+
+def test_start_records_its_time_in_the_history(fake, monkeypatch):
+    """The module appends a start that ran the script and saw /alive; a node already up, or check mode, adds nothing.
+    start_node is replaced by its results: no Looker process runs here."""
+    results = {False: {'changed': True, 'started': True, 'alive_after_seconds': 42.5, 'pid': 1, 'unfenced': False},
+               True: {'changed': True, 'started': True, 'alive_after_seconds': None, 'pid': None, 'unfenced': False}}
+    monkeypatch.setattr(lk_start, 'start_node', lambda node, check_mode, **kwargs: dict(results[check_mode]))
+    path = os.path.join(fake.home, '.lookerops-restarts.json')
+    res = run_main(lk_start, common(fake), monkeypatch, check_mode=True)
+    assert res['restart_recorded'] is False and not os.path.exists(path)
+    res = run_main(lk_start, common(fake), monkeypatch)
+    assert res['restart_recorded'] is True and res['alive_after_seconds'] == 42.5
+    with open(path, encoding='utf-8') as handle:
+        assert [e['seconds'] for e in json.load(handle)['starts']] == [42.5]
+    results[False] = {'changed': False, 'started': False, 'alive_after_seconds': 0.0, 'pid': 1, 'unfenced': False}
+    res = run_main(lk_start, common(fake), monkeypatch)
+    assert res['restart_recorded'] is False
+    with open(path, encoding='utf-8') as handle:
+        assert len(json.load(handle)['starts']) == 1
+
+
+def test_start_with_an_unwritable_history_succeeds_with_a_warning(fake, monkeypatch):
+    monkeypatch.setattr(lk_start, 'start_node', lambda node, check_mode, **kwargs: {
+        'changed': True, 'started': True, 'alive_after_seconds': 3.0, 'pid': 1, 'unfenced': False})
+    warned = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warned.append(msg))
+    os.mkdir(os.path.join(fake.home, '.lookerops-restarts.json'))
+    res = run_main(lk_start, common(fake), monkeypatch)
+    assert 'failed' not in res and res['changed'] and res['restart_recorded'] is False
+    assert len(warned) == 1 and 'Could not record this start' in warned[0]

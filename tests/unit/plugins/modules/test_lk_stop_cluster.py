@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+
+from ansible.module_utils import basic
 
 from ansible_collections.lookerops.encryption.plugins.modules import lk_stop_cluster
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import common, run_main
@@ -57,3 +60,31 @@ def test_stop_cluster_backend_sessions(fake, monkeypatch):
     res = run_main(lk_stop_cluster, common(fake, run_id='r1', backend={}, client_host='198.51.100.11', backend_timeout=0), monkeypatch)
     assert res['failed'] and 'still shows 1 session' in res['msg'] and res['evidence']['backend_sessions'][0]['id'] == 7
     assert 'pw' not in res['msg']
+
+
+def test_stop_cluster_records_its_time_in_the_history(fake, monkeypatch):
+    """The module appends the stop of a node that was running; a node already down, or check mode, adds nothing.
+    stop_node is replaced by its results: no Looker process runs here."""
+    was_running = {'value': True}
+
+    def stop(node, check_mode, **kwargs):
+        return {'changed': True, 'was_running': was_running['value'], 'stop_seconds': 7.25 if was_running['value'] else 0.0,
+                'fenced': True, 'evidence': {'backend_sessions': None}}
+    monkeypatch.setattr(lk_stop_cluster, 'stop_node', stop)
+    path = os.path.join(fake.home, '.lookerops-restarts.json')
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1'), monkeypatch, check_mode=True)
+    assert res['restart_recorded'] is False and not os.path.exists(path)
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1'), monkeypatch)
+    assert res['restart_recorded'] is True
+    was_running['value'] = False
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1'), monkeypatch)
+    assert res['restart_recorded'] is False
+    with open(path, encoding='utf-8') as handle:
+        assert [e['seconds'] for e in json.load(handle)['stops']] == [7.25]
+    warned = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warned.append(msg))
+    os.unlink(path)
+    os.mkdir(path)  # a history that cannot be written: the stop still succeeds, with a warning
+    was_running['value'] = True
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1'), monkeypatch)
+    assert 'failed' not in res and res['restart_recorded'] is False and 'Could not record this stop' in warned[0]

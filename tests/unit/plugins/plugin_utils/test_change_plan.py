@@ -42,6 +42,20 @@ def test_the_plan_of_a_migration():
     assert 'Starting migration from AES-128-CBC Legacy to AES-GCM-256' in plan['Verification the run performs']
 
 
+def test_the_expected_downtime_names_each_nodes_stop_and_start_and_their_source():
+    nodes = {'n1': {'stop': 12.4, 'stop_source': 'measured', 'stop_measured': 3, 'start': 120, 'start_source': 'stated',
+                    'start_measured': 0},
+             'n2': {'stop': 30, 'stop_source': 'stated', 'stop_measured': 0, 'start': 95, 'start_source': 'measured',
+                    'start_measured': 1}}
+    plan = sections(cp.change_plan(dict(RUN, forecast=dict(FORECAST, nodes=nodes)), HOSTS, NODES, SETTINGS))
+    lines = plan['Expected downtime'].splitlines()
+    assert 'n1 (first): stop 12 s (measured: longest of its last 3 stops), start 120 s (stated: lookerops_forecast_start_seconds)' in lines
+    assert 'n2: stop 30 s (stated: lookerops_forecast_stop_seconds), start 95 s (measured: longest of its last 1 start)' in lines
+    # A forecast without per-node times (recorded before they were kept) still gives its plan, without those lines.
+    plan = sections(cp.change_plan(RUN, HOSTS, NODES, SETTINGS))
+    assert len(plan['Expected downtime'].splitlines()) == 3
+
+
 def test_the_plan_of_a_rekey():
     run = dict(RUN, job='rekey', rekey_plan={'old': 'kcv1:aa', 'new': 'kcv1:bb'}, backend={'mode': 'internal'})
     plan = sections(cp.change_plan(run, HOSTS, NODES, dict(SETTINGS, systemd_dropin='/etc/systemd/system/looker.service.d/x.conf')))
