@@ -23,7 +23,7 @@ import sys
 
 import pytest
 
-from bed.core import BedError
+from bed.core import LOOKER_HOME, LOOKER_USER, BedError
 from e2e.runner import Controller, collections_path, run_playbook
 from test_e2e_migrate import API_CLIENT, ArgvWatcher, all_alive, api_env, api_proof_counts, fences, fresh, recap_changed, scan_tree
 
@@ -154,6 +154,17 @@ def test_local_to_new_local_key(chain):
         assert node.run(['stat', '-c', '%a', note_path], user='root', check=True).stdout.strip() == '600'
     assert 'rekey: %s -> %s' % (old, new) in proc.stdout
     assert 'invalidated' in proc.stdout and 'cache' in proc.stdout
+    # The forecast took each node's own stop and start, as the migration before it measured them, not the stated times;
+    # each node keeps them in its restart history (0600, the Looker user's).
+    assert re.search(r'downtime forecast: \d+ s = stop \d+ \(measured on 3 of 3 nodes\) \+ .* start of the first node \d+ '
+                     r'\(measured: longest of its last \d+ starts?\) \+ start of the others \d+ \(measured on 2 of 2 nodes\)',
+                     proc.stdout), proc.stdout[-4000:]
+    for node in chain.bed.nodes:
+        history = node.run(['sh', '-c', 'stat -c "%a %U" {0} && cat {0}'.format(LOOKER_HOME + '/.lookerops-restarts.json')],
+                           user='root', check=True).stdout
+        assert history.startswith('600 %s\n' % LOOKER_USER), history
+        recorded = json.loads(history.split('\n', 1)[1])
+        assert recorded['stops'] and recorded['starts'] and all(e['seconds'] >= 0 for e in recorded['stops'] + recorded['starts'])
     # Looker's own test of every database connection, before the stop and after the start, through its API.
     counts = api_proof_counts(proc.stdout)
     assert counts and counts[0] > 0 and counts[0] == counts[1], proc.stdout[-4000:]
