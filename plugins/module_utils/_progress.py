@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Progress of a long job on a node (a backup of many GB), for the lines the controller prints while it waits.
+"""Progress of a long job on a node (a backup of many GB: a home or the backend dump), for the lines the controller prints while it waits.
 
 Private to lookerops.encryption; not a public API. The job (lk_backup, launched with ``async``) writes a small JSON file
 (``ProgressFile``): what it does, how many bytes it has done and of how many. lk_job_wait reads it (``read_progress``)
@@ -86,6 +86,19 @@ class CountingReader:
         data = self.fileobj.read(size)
         self.progress.add(len(data))
         return data
+
+
+class CountingWriter:
+    """A file-like wrapper that adds every byte written through it to a ``ProgressFile``."""
+
+    def __init__(self, fileobj, progress):
+        self.fileobj = fileobj
+        self.progress = progress
+
+    def write(self, data):
+        written = self.fileobj.write(data)
+        self.progress.add(len(data))
+        return written
 
 
 def read_progress(path):

@@ -104,8 +104,8 @@ options:
     default: 0
   progress_file:
     description:
-      - With O(what=home), outside check mode, a file where the module keeps how many bytes it has archived, then read
-        back, and of how many (counts only, 0600, removed when the backup ends). Launched with C(async), the task's
+      - Outside check mode, a file where the module keeps how many bytes it has archived (O(what=home)) or dumped
+        (O(what=backend)), then read back, and of how many (counts only, 0600, removed when the backup ends). Launched with C(async), the task's
         M(lookerops.encryption.lk_job_wait) with the same O(lookerops.encryption.lk_job_wait#module:progress_file) prints
         them while the backup runs. Unset, nothing is written.
     type: path
@@ -232,7 +232,8 @@ def main():
         lambda: HomeBackup(params['looker_home'], params['dest_dir'], params['backup_id'], params['name'] or socket.gethostname(),
                            params['excludes'], params['exclude_paths'], margin, params['probe_seconds'],
                            params['progress_file']),
-        lambda cfg: BackendBackup(cfg, params['dest_dir'], params['backup_id'], margin, params['key_check_value']),
+        lambda cfg: BackendBackup(cfg, params['dest_dir'], params['backup_id'], margin, params['key_check_value'],
+                                  params['progress_file']),
         lambda job: job.run(check_mode=module.check_mode), 'backup', os_error=disk_full)
     if result['changed']:
         result['diff'] = {

@@ -392,8 +392,9 @@ def test_more_nodes_than_forks_stop_and_start_in_one_round(migrated):
 
 def test_long_phases_show_their_progress_as_they_happen(migrated):
     """The wait for Looker's live window prints a line every lookerops_progress_interval while it runs, inside the
-    migrate task and before its result, counting down; the home backups are launched on every node at once and waited
-    for, and their result is the one the run record keeps."""
+    migrate task and before its result, counting down; the home backups are launched on every node at once, the backend
+    dump on the first node, each waited for by lk_job_wait, and their own result is the one the run reports; no progress
+    file is left."""
     out, names = migrated['proc'].stdout, [n.name for n in migrated['bed'].nodes]
     section = out.split('Migrate | Run migrate_encryption once, on the first node]', 1)[1].split('\nTASK [', 1)[0]
     left = [int(n) for n in re.findall(r"^%s: migrate_encryption waits for Looker's live window after the stop: (\d+) s left"
@@ -408,6 +409,10 @@ def test_long_phases_show_their_progress_as_they_happen(migrated):
         # The backup's own result, not the launch's, is what the run reports.
         assert re.search(r'%s: home backup /var/backups/lookerops/\S+/%s-looker-home\.tar\.gz \([^)]*sha256 [0-9a-f]{64}, '
                          r'verified True\)' % (re.escape(host), re.escape(host)), out), host
+    dump = out.rsplit('Backup | Wait for the backend dump, with a line on its progress]', 1)[1].split('\nTASK [', 1)[0]
+    assert re.search(r'^changed: \[%s\]' % re.escape(names[0]), dump, re.M), dump[-3000:]
+    assert re.search(r'%s: backend dump /var/backups/lookerops/\S+/backend-looker\.sql\.gz \([^)]*sha256 [0-9a-f]{64}, '
+                     r'verified True, ' % re.escape(names[0]), out)
     for node in migrated['bed'].nodes:
         left = node.run(['sh', '-c', 'ls -A /var/backups/lookerops/*/'], user='root', check=True).stdout.split()
         assert not [name for name in left if name.startswith('.progress-')], left

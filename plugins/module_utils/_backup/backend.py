@@ -40,16 +40,19 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._backup.strea
 from ansible_collections.lookerops.encryption.plugins.module_utils._files import AtomicFile
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import server as mysql_server
+from ansible_collections.lookerops.encryption.plugins.module_utils._progress import CountingReader, CountingWriter, ProgressFile
 
 
-def verify_dump_file(path, manifest=None):
-    """Decompress the whole dump (gzip CRC), check the client's header and its completion trailer; (sha256, size)."""
+def verify_dump_file(path, manifest=None, progress=None):
+    """Decompress the whole dump (gzip CRC), check the client's header and its completion trailer; (sha256, size).
+
+    ``progress`` (a ProgressFile) counts the dump file's bytes read."""
     head = b''
     tail = b''
     raw = 0
     try:
         with open(path, 'rb') as fileobj:
-            reader = HashingReader(fileobj)
+            reader = HashingReader(CountingReader(fileobj, progress) if progress else fileobj)
             with gzip.GzipFile(fileobj=reader, mode='rb') as gz:
                 while True:
                     block = gz.read(CHUNK)
@@ -76,9 +79,10 @@ def verify_dump_file(path, manifest=None):
 class BackendBackup:
     """Logical backup of the backend database with the database's own dump client (decisions for lk_backup)."""
 
-    def __init__(self, cfg, dest_dir, backup_id, margin_bytes=0, key_check_value=None):
+    def __init__(self, cfg, dest_dir, backup_id, margin_bytes=0, key_check_value=None, progress_file=None):
         validate_backup_id(backup_id)
         self.cfg = cfg
+        self.progress_file = progress_file
         self.dest_dir = dest_dir
         self.backup_id = backup_id
         self.margin = margin_bytes
@@ -127,11 +131,22 @@ class BackendBackup:
             result.update(sha256=None, size=None, verified=False)
             return result
         ensure_dir(self.directory)
+        progress = ProgressFile(self.progress_file, 'dumping')
+        try:
+            # The data's size as the server counts it: the dump's text is about as large.
+            progress.phase('dumping', data_size)
+            result.update(self._dump(tool, version, objects, progress))
+        finally:
+            progress.close()
+        return result
+
+    def _dump(self, tool, version, objects, progress):
+        """The dump written, read back against its manifest, and the manifest written; the result's new keys."""
         created = utc_now()
         with AtomicFile(self.path, mode=0o600) as handle:
             hasher = HashingWriter(handle.file)
             with ParallelGzipWriter(hasher) as gz:
-                dumped = mysql_client.run_dump(self.cfg, gz, tool=tool, server_version=version)
+                dumped = mysql_client.run_dump(self.cfg, CountingWriter(gz, progress), tool=tool, server_version=version)
         manifest = {
             'kind': 'backend', 'format': 'mysqldump', 'backup_id': self.backup_id,
             'created_utc': created.strftime('%Y-%m-%dT%H:%M:%SZ'), 'host': socket.gethostname(),
@@ -142,10 +157,10 @@ class BackendBackup:
             'restore_hint': 'gunzip -c %s | mysql --defaults-extra-file=<0600 file with [client] user/password/host/port> '
                             '--default-character-set=utf8mb4 --binary-mode %s' % (os.path.basename(self.path), self.cfg.database),
         }
-        verify_dump_file(self.path, manifest)
+        progress.phase('reading back', manifest['size'])
+        verify_dump_file(self.path, manifest, progress)
         write_manifest(self.manifest_path, manifest)
-        result.update(sha256=manifest['sha256'], size=manifest['size'], uncompressed_size=dumped.raw_bytes, verified=True)
-        return result
+        return {'sha256': manifest['sha256'], 'size': manifest['size'], 'uncompressed_size': dumped.raw_bytes, 'verified': True}
 
 
 class BackendRestore:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
+import stat
 import subprocess
 
 import pytest
@@ -16,6 +18,9 @@ import pytest
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup import backend as backup_backend
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup import errors as backup_errors
 from ansible_collections.lookerops.encryption.plugins.module_utils._backup import streams as backup_streams
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql import client as mysql_client
+from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig
+from ansible_collections.lookerops.encryption.plugins.module_utils._progress import ProgressFile
 
 HEAD = b'/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n'
 TAIL = b'\n-- Dump completed on 2026-01-01 00:00:00\n'
@@ -78,3 +83,47 @@ def test_restore_needs_a_backend_manifest(tmp_path):
 
     with pytest.raises(backup_errors.BackupError, match='not the manifest of a backend dump written by mysqldump'):
         backup_backend.BackendRestore(Cfg(), str(tmp_path / 'backend-looker.manifest.json'), None).run()
+
+
+def test_the_backend_dump_keeps_its_progress_in_the_progress_file_then_removes_it(tmp_path, monkeypatch):
+    """Dumping, then reading back: each phase and its counts go to the progress file (0600) while the dump runs, for
+    lk_job_wait's lines; the file is gone when the dump ended. The dump client is replaced: it writes a dump in blocks."""
+    body = HEAD + b'INSERT INTO t VALUES (1);\n' * 5000 + TAIL
+    blocks = [body[i:i + 20000] for i in range(0, len(body), 20000)]
+
+    def fake_dump(cfg, out, tool=None, server_version=None, **_kwargs):
+        result = mysql_client.DumpResult(tool, ['--single-transaction'])
+        for block in blocks:
+            out.write(block)
+            result.feed(block)
+        return result
+    monkeypatch.setattr(backup_backend.BackendBackup, '_probe', lambda self: ('10.11.6-MariaDB', {'tables': 1}, len(body)))
+    monkeypatch.setattr(mysql_client, 'find_tool',
+                        lambda *a, **k: mysql_client.ClientTool('/usr/bin/mariadb-dump', 'Ver 10.19 Distrib 10.11.6-MariaDB'))
+    monkeypatch.setattr(mysql_client, 'run_dump', fake_dump)
+    written = []
+
+    class EveryWrite(ProgressFile):
+        """Writes at every count (whatever the interval) and keeps what it wrote."""
+
+        def add(self, count):
+            self.done += count
+            self._write()
+
+        def _write(self):
+            super()._write()
+            if self.path:
+                with open(self.path, encoding='utf-8') as handle:
+                    written.append(json.load(handle))
+                assert stat.S_IMODE(os.stat(self.path).st_mode) == 0o600
+    monkeypatch.setattr(backup_backend, 'ProgressFile', EveryWrite)
+    dest = str(tmp_path / 'dest')
+    progress_file = os.path.join(dest, 'run-1', '.progress-backend.json')
+    cfg = BackendConfig(host='db', port=3306, user='looker', password='pw', database='looker')
+    res = backup_backend.BackendBackup(cfg, dest, 'run-1', progress_file=progress_file).run()
+    assert res['verified'] and res['uncompressed_size'] == len(body) and not os.path.exists(progress_file)
+    dumping = [w for w in written if w['what'] == 'dumping']
+    reading = [w for w in written if w['what'] == 'reading back']
+    assert dumping[0] == {'what': 'dumping', 'done_bytes': 0, 'total_bytes': len(body), 'seconds': dumping[0]['seconds']}
+    assert [w['done_bytes'] for w in dumping[1:]] == [min(len(body), 20000 * (i + 1)) for i in range(len(blocks))]
+    assert reading[0]['total_bytes'] == res['size'] and reading[-1]['done_bytes'] == res['size']
