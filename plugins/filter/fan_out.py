@@ -1,13 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters lookerops.encryption.fan_out_async, fan_out_result, node_start_result and
+"""Filters lookerops.encryption.fan_out_async, backup_async, fan_out_result, node_start_result and
 any_was_running: a node task on every node at once."""
 
 from __future__ import annotations
 
 from ansible_collections.lookerops.encryption.plugins.plugin_utils._fan_out import (
-    any_was_running, fan_out_async, fan_out_result, node_start_result,
+    any_was_running, backup_async, fan_out_async, fan_out_result, node_start_result,
 )
 
 
@@ -15,5 +15,5 @@ class FilterModule:
     """lookerops.encryption fan-out of node tasks beyond forks."""
 
     def filters(self):
-        return {'fan_out_async': fan_out_async, 'fan_out_result': fan_out_result,
+        return {'fan_out_async': fan_out_async, 'backup_async': backup_async, 'fan_out_result': fan_out_result,
                 'node_start_result': node_start_result, 'any_was_running': any_was_running}

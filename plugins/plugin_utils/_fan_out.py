@@ -4,6 +4,7 @@
 """Internal helper of lookerops.encryption (controller side): a node task run on every node at once.
 
 Not a public API. Exposed to the playbooks as the filters ``lookerops.encryption.fan_out_async``,
+``lookerops.encryption.backup_async``,
 ``lookerops.encryption.fan_out_result``, ``lookerops.encryption.node_start_result`` and
 ``lookerops.encryption.any_was_running``. With more nodes than Ansible's
 forks, a plain task runs in one batch of forks after the other; launched with ``async`` and ``poll: 0`` it is dispatched
@@ -37,6 +38,31 @@ def fan_out_async(timeout, hosts, forks, check_mode=False, enabled=True, progres
     if int(hosts) <= int(forks) and not _positive(progress_interval):
         return 0
     return int(timeout) + ASYNC_MARGIN
+
+
+def _expected_backup_seconds(forecast, node):
+    """The forecast's seconds for the home backup of ``node``, or for the backend dump when ``node`` is None; None when
+    the forecast could not say (no forecast, a node not measured)."""
+    if not isinstance(forecast, dict):
+        return None
+    seconds = forecast.get('backend_seconds') if node is None else (forecast.get('backup_nodes') or {}).get(node)
+    try:
+        return float(seconds)
+    except (TypeError, ValueError):
+        return None
+
+
+def backup_async(timeout, forecast, node, hosts, forks, check_mode=False, progress_interval=None):
+    """Seconds of ``async`` for a backup (a home's when ``node`` names it, the backend dump's when it is None), 0 for a
+    plain task.
+
+    A backup fans out beyond forks as any node task does; it also runs async, so that lk_job_wait prints its progress,
+    when the downtime forecast expects it to outlast one ``progress_interval`` or could not forecast it. A backup expected
+    to end before the first line would be printed runs as a plain task: the async launch costs more than it shows.
+    """
+    expected = _expected_backup_seconds(forecast, node)
+    shows_progress = _positive(progress_interval) and (expected is None or expected > float(progress_interval))
+    return fan_out_async(timeout, hosts, forks, check_mode, progress_interval=progress_interval if shows_progress else None)
 
 
 def _ran(result):

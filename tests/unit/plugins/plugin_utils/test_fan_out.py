@@ -85,3 +85,25 @@ def test_filters():
 ])
 def test_a_long_job_with_progress_lines_runs_async(hosts, forks, check_mode, interval, expected):
     assert fo.fan_out_async(300, hosts, forks, check_mode, progress_interval=interval) == expected
+
+
+FORECAST = {'backup_nodes': {'n1': 40.0, 'n2': 2.0, 'n3': None}, 'backend_seconds': 120.0}
+
+
+@pytest.mark.parametrize('forecast, node, interval, check_mode, expected', [
+    (FORECAST, 'n1', 15, False, 86520),   # expected to outlast a line: async, so lk_job_wait shows its progress
+    (FORECAST, 'n2', 15, False, 0),       # over before the first line: a plain task
+    (FORECAST, 'n3', 15, False, 86520),   # not measured: it may be long
+    (FORECAST, 'n9', 15, False, 86520),   # not in the forecast
+    (None, 'n2', 15, False, 86520),       # no forecast at all
+    (FORECAST, None, 15, False, 86520),   # the backend dump, 120 s expected
+    ({'backend_seconds': 0.0}, None, 15, False, 0),
+    (FORECAST, 'n1', 0, False, 0),        # no progress lines: a plain task within the forks
+    (FORECAST, 'n1', '15', True, 0),      # never in check mode
+])
+def test_a_backup_runs_async_only_when_a_progress_line_is_expected(forecast, node, interval, check_mode, expected):
+    assert fo.backup_async(86400, forecast, node, 3, 50, check_mode, progress_interval=interval) == expected
+
+
+def test_a_short_backup_still_fans_out_beyond_the_forks():
+    assert fo.backup_async(86400, FORECAST, 'n2', 100, 50, False, progress_interval=15) == 86520
