@@ -69,11 +69,14 @@ def _ran(result):
     return isinstance(result, dict) and bool(result) and not result.get('skipped')
 
 
-def fan_out_result(launch, waited=None):
-    """One node's result of a task that may have fanned out: the wait's result when it ran, else the task's own."""
+def fan_out_result(launch, waited=None, empty_when_skipped=False):
+    """One node's result of a task that may have fanned out: the wait's result when it ran, else the task's own (an empty
+    dict instead of a skipped task's result when ``empty_when_skipped``)."""
     if _ran(waited):
         return waited
-    return launch if isinstance(launch, dict) else {}
+    if not isinstance(launch, dict) or (empty_when_skipped and not _ran(launch)):
+        return {}
+    return launch
 
 
 def node_start_result(first, launch, waited=None, is_first=False):

@@ -107,3 +107,17 @@ def test_a_backup_runs_async_only_when_a_progress_line_is_expected(forecast, nod
 
 def test_a_short_backup_still_fans_out_beyond_the_forks():
     assert fo.backup_async(86400, FORECAST, 'n2', 100, 50, False, progress_interval=15) == 86520
+
+
+@pytest.mark.parametrize('launch, waited, expected', [
+    ({'skipped': True}, {'skipped': True}, {}),                        # a dump this run does not take
+    ({'changed': True, 'path': '/b/d.gz'}, {'skipped': True}, {'changed': True, 'path': '/b/d.gz'}),  # a plain task
+    ({'results_file': '/r/j1'}, {'changed': True, 'path': '/b/d.gz'}, {'changed': True, 'path': '/b/d.gz'}),  # async
+    (None, None, {}),
+])
+def test_a_skipped_task_gives_an_empty_result_when_asked(launch, waited, expected):
+    assert fo.fan_out_result(launch, waited, empty_when_skipped=True) == expected
+
+
+def test_a_skipped_task_is_returned_as_it_is_by_default():
+    assert fo.fan_out_result({'skipped': True}, {'skipped': True}) == {'skipped': True}
