@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 from ansible.errors import AnsibleError
 
@@ -22,6 +23,8 @@ class ActionModule(KeyActionBase):
 
     def run_action(self, result, task_vars, module_args, params):
         host = (task_vars or {}).get('inventory_hostname')
+        # When the controller reached this node: the spread over every node measures a round (the stop gate).
+        dispatched_at = time.time()
         blocker = pipelining_blocker(self._connection, self._task)
         token = secrets.token_hex(16)
         module_result = {}
@@ -36,5 +39,6 @@ class ActionModule(KeyActionBase):
         if verdict:
             result.update(failed=True, changed=False, msg=verdict)
             return result
-        result.update(changed=False, pipelined=True, euid=module_result.get('euid'), token_digest=module_result.get('token_digest'))
+        result.update(changed=False, pipelined=True, euid=module_result.get('euid'), token_digest=module_result.get('token_digest'),
+                      dispatched_at=dispatched_at)
         return result

@@ -17,7 +17,9 @@ author:
   - lookerops.encryption contributors (@lookerops)
 options:
   _input:
-    description: The stop phase of the run record, with C(stopped_at) (epoch seconds on the controller) and C(any_was_running).
+    description:
+      - The stop phase of the run record, with C(any_was_running) and C(last_down_by) (epoch seconds on the controller by
+        which the last running node was down, when known) or else C(stopped_at) (when the stop task ended).
     type: dict
     required: true
   live_window:

@@ -49,6 +49,12 @@ options:
       - The file where the job keeps its progress (for example the O(lookerops.encryption.lk_backup#module:progress_file)
         of a backup), shown in the progress lines.
     type: path
+  remove_to_cancel:
+    description:
+      - Cancel the job first, by removing this file whenever it exists until the job has ended (the gate file of a start
+        that waits for the first node, O(lookerops.encryption.lk_start#module:after_url); it may not exist yet when the job
+        has only just been launched). Then returns the job's result as usual.
+    type: path
   progress_interval:
     description:
       - Seconds between two progress lines the controller prints while the job still runs, each naming the node, the
@@ -107,10 +113,28 @@ changed:
   type: bool
 """
 
+import os
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lookerops.encryption.plugins.module_utils._async_job import JobWaitError, wait_for_job
 from ansible_collections.lookerops.encryption.plugins.module_utils._progress import read_progress
+
+
+def cancelling_sleep(path):
+    """A sleep that first removes ``path`` (the job's gate file) when it exists: the job, once it holds the file, sees
+    it gone and ends without doing its work."""
+    def sleep(seconds):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise JobWaitError('could not remove %s to cancel the job: %s. The job was not cancelled' % (path, exc)) from None
+        if seconds:
+            time.sleep(seconds)
+    return sleep
 
 
 def main():
@@ -121,6 +145,7 @@ def main():
             poll_interval={'type': 'float', 'default': 0.2},
             cleanup={'type': 'bool', 'default': True},
             progress_file={'type': 'path'},
+            remove_to_cancel={'type': 'path'},
             # Read by the action plugin on the controller.
             progress_interval={'type': 'float', 'default': 15},
             label={'type': 'str'},
@@ -129,9 +154,13 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    sleep = time.sleep
+    if params['remove_to_cancel'] and not module.check_mode:
+        sleep = cancelling_sleep(params['remove_to_cancel'])
     try:
+        sleep(0)
         result = wait_for_job(params['results_file'], params['timeout'], params['poll_interval'],
-                              params['cleanup'] and not module.check_mode, slice_seconds=params['slice_seconds'])
+                              params['cleanup'] and not module.check_mode, sleep=sleep, slice_seconds=params['slice_seconds'])
     except JobWaitError as exc:
         module.fail_json(msg=str(exc), results_file=params['results_file'])
     if result is None:

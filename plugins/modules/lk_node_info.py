@@ -214,6 +214,14 @@ marker:
   description: Content of the collection marker C(.lookerops-encryption.json) in the Looker home, or null.
   returned: always
   type: dict
+start_gates:
+  description:
+    - The gate files of starts that wait for the first node (O(lookerops.encryption.lk_start#module:after_url)),
+      C(.lookerops-start-gate-<run id>) in the Looker home, each with C(name), C(run_id), C(pid) and C(pid_alive). One
+      left by a run whose controller died keeps a start waiting; preflight removes it, which cancels that start.
+  returned: always
+  type: list
+  elements: dict
 restarts:
   description:
     - The node's restart history C(.lookerops-restarts.json) in the Looker home, as written by

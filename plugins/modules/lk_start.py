@@ -52,6 +52,25 @@ options:
         (the JVM may daemonize late); then the task fails with the evidence.
     type: int
     default: 60
+  after_url:
+    description:
+      - The start gate. Before anything else, wait until this URL (the first node's C(/alive), as this node reaches it)
+        answers HTTP 200, then start as usual. The start role launches it on every node but the first one before the
+        migration, so that each starts as soon as the first node answers, with no round of the controller in between.
+      - While it waits the node stays fenced, and the module holds its gate file C(.lookerops-start-gate-<run_id>) in the
+        Looker home (mode C(0600); its pid, the run id and the URL). Removing the file cancels the wait within half a
+        second, and nothing is started (RV(cancelled)); M(lookerops.encryption.lk_job_wait) with C(remove_to_cancel) does
+        that for a run that fails, and the preflight of a later run removes a gate file left by a controller that died.
+        The wait also ends without starting when this run's fence is gone.
+      - It fails without starting when the URL has not answered at all (not even with a refused connection, which is what
+        a stopped node answers) for 30 seconds, or when it has not answered HTTP 200 within O(after_timeout).
+      - Only whether it answers is read, and nothing is sent. HTTPS certificates are not verified (Looker's own is self-signed).
+      - Not waited for in check mode.
+    type: str
+  after_timeout:
+    description: Seconds to wait for O(after_url).
+    type: int
+    default: 3600
 """
 
 EXAMPLES = r"""
@@ -90,6 +109,14 @@ restart_recorded:
       says why).
   returned: success
   type: bool
+gate_waited_seconds:
+  description: With O(after_url), the seconds waited for the first node to answer.
+  returned: with O(after_url), outside check mode
+  type: float
+cancelled:
+  description: With O(after_url), why the wait ended without starting (the gate file was removed, the fence was gone); null otherwise.
+  returned: with O(after_url), outside check mode
+  type: str
 cannot_start:
   description: The C(Looker can not start because:) line of the log.
   returned: failure, when the log has one
@@ -103,13 +130,23 @@ evidence:
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.node import node_module
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.ops import run_operation, start_node
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.restarts import record_start
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.start_gate import wait_for_first_node
 
 
 def start_and_record(module, node):
     """start_node, then its start time (when it ran the script and /alive answered) into the node's restart history."""
     params = module.params
+    gate = None
+    if params['after_url'] and not module.check_mode:
+        node.require_home()
+        gate = wait_for_first_node(node, params['run_id'], params['after_url'], params['after_timeout'])
+        if not gate['open']:
+            return {'changed': False, 'started': False, 'unfenced': False, 'cancelled': gate['cancelled'],
+                    'gate_waited_seconds': gate['waited_seconds']}
     result = start_node(node, run_id=params['run_id'], unfence=params['unfence'], timeout=params['timeout'],
                         startup_grace=params['startup_grace'], check_mode=module.check_mode)
+    if gate is not None:
+        result.update(gate_waited_seconds=gate['waited_seconds'], cancelled=None)
     return record_start(node, result, module.check_mode, module.warn)
 
 
@@ -119,7 +156,9 @@ def main():
         unfence={'type': 'bool', 'default': False},
         timeout={'type': 'int', 'default': 600},
         startup_grace={'type': 'int', 'default': 60},
-    ), required_if=[('unfence', True, ('run_id',))])
+        after_url={'type': 'str'},
+        after_timeout={'type': 'int', 'default': 3600},
+    ), required_if=[('unfence', True, ('run_id',))], required_by={'after_url': ('run_id',)})
     run_operation(module, start_and_record, module, node)
 
 

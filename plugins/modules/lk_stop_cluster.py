@@ -37,9 +37,18 @@ extends_documentation_fragment:
   - lookerops.encryption.looker_node
   - lookerops.encryption.task_scope
   - lookerops.encryption.mysql_backend
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
     details: Reports what it would do (fence, stop method) from reads only; writes (no restart history either) and stops nothing.
+  action:
+    support: full
+    details: The action plugin notes when the result came back (RV(returned_at)).
+  async:
+    support: full
+    details: The stop role launches the stops with C(async) when there are more nodes than forks.
+  bypass_host_loop:
+    support: none
 options:
   run_id:
     description: Identifier of this run, written into the fence. Required unless O(fence=false).
@@ -77,6 +86,14 @@ options:
     description: Seconds to wait for the node's backend sessions to be gone.
     type: int
     default: 120
+  delay:
+    description:
+      - Seconds to wait before anything else (the checks, the fence, the stop), at most 120. Not waited in check mode.
+      - The stop role hands every node the seconds left until one instant, the stop gate
+        (P(lookerops.encryption.stop_gate#filter)), so that the nodes keep serving while the controller reaches the last
+        one and then stop together.
+    type: float
+    default: 0
 notes:
   - The C(.deploying) fence stays after the stop; M(lookerops.encryption.lk_start) with C(unfence=true) or
     M(lookerops.encryption.lk_fence) with C(state=absent) removes it.
@@ -146,6 +163,13 @@ supervisor_actions:
   returned: always
   type: list
   elements: dict
+returned_at:
+  description:
+    - When the module's result came back to the controller, in seconds since the epoch on the controller's clock (set
+      by the action plugin). The node was down before then; the stop role takes the latest over every node as the end of
+      the stop, from which Looker's live window runs. Not returned by a stop launched with C(async).
+  returned: success, when not launched with async
+  type: float
 backend_seconds:
   description: Seconds waited for the backend sessions to be gone.
   returned: when O(backend) and O(client_host) are given
@@ -161,6 +185,15 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc 
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.restarts import record_stop
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.config import BackendConfig, BackendError, backend_argument_spec
 from ansible_collections.lookerops.encryption.plugins.module_utils._mysql.server import connect, list_sessions
+
+
+# The longest stop gate: the stop role never keeps a cluster waiting longer for its stop (plugin_utils/_gate.py).
+MAX_DELAY = 120
+
+
+def wait_for_gate(seconds):
+    """The stop gate: every node of the cluster stops at the same instant."""
+    time.sleep(seconds)
 
 
 def wait_backend_sessions(node, params, timeout, interval=1.0):
@@ -191,8 +224,13 @@ def main():
         supervisors={'type': 'str', 'choices': ['report', 'pause'], 'default': 'report'},
         client_host={'type': 'str'},
         backend_timeout={'type': 'int', 'default': 120},
+        delay={'type': 'float', 'default': 0},
         task_scope=TASK_SCOPE_OPTION,
     ), required_if=[('fence', True, ('run_id',))], required_by={'client_host': ('backend',)})
+    if not 0 <= module.params['delay'] <= MAX_DELAY:
+        module.fail_json(msg='delay must be between 0 and %d seconds, not %s. Nothing was done.' % (MAX_DELAY, module.params['delay']))
+    if module.params['delay'] and not module.check_mode:
+        wait_for_gate(module.params['delay'])
     run_operation(module, stop_and_check_backend, node, module.params, module.check_mode, module.warn)
 
 

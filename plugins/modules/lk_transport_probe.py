@@ -53,6 +53,13 @@ pipelined:
   description: True when the probe's answer proves the transport (set by the action plugin).
   returned: success
   type: bool
+dispatched_at:
+  description:
+    - When the controller reached this node, in seconds since the epoch on the controller's clock (set by the action
+      plugin). The spread of these times over every node is how long a round to every node takes; the stop role uses it
+      for its stop gate (P(lookerops.encryption.stop_gate#filter)).
+  returned: success
+  type: float
 """
 
 import hashlib

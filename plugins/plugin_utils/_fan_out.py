@@ -5,8 +5,9 @@
 
 Not a public API. Exposed to the playbooks as the filters ``lookerops.encryption.fan_out_async``,
 ``lookerops.encryption.backup_async``,
-``lookerops.encryption.fan_out_result``, ``lookerops.encryption.node_start_result`` and
-``lookerops.encryption.any_was_running``. With more nodes than Ansible's
+``lookerops.encryption.fan_out_result``, ``lookerops.encryption.node_start_result``,
+``lookerops.encryption.start_gate_started``, ``lookerops.encryption.any_was_running`` and
+``lookerops.encryption.last_down_by``. With more nodes than Ansible's
 forks, a plain task runs in one batch of forks after the other; launched with ``async`` and ``poll: 0`` it is dispatched
 to every node in one round, and ``lk_job_wait`` then waits for each node's result. The stop and start roles use it.
 """
@@ -79,11 +80,22 @@ def fan_out_result(launch, waited=None, empty_when_skipped=False):
     return launch
 
 
-def node_start_result(first, launch, waited=None, is_first=False):
-    """One node's start result: the first node's own start (``first``) when this is the first node, else the start of
-    the others, which may have fanned out (``launch`` and ``waited``, as in :func:`fan_out_result`)."""
+def start_gate_started(waited):
+    """Whether a node's start at the start gate (lk_start with ``after_url``) brought it up, from its lk_job_wait result:
+    False when it was not launched, was cancelled, failed or could not be waited for; the node is then started the
+    usual way."""
+    return (_ran(waited) and not waited.get('failed') and not waited.get('unreachable') and not waited.get('cancelled')
+            and waited.get('alive_after_seconds') is not None)
+
+
+def node_start_result(first, launch, waited=None, is_first=False, gated=None):
+    """One node's start result: the first node's own start (``first``) when this is the first node; else its start at
+    the start gate (``gated``, its lk_job_wait result) when that brought it up; else the start of the others, which may
+    have fanned out (``launch`` and ``waited``, as in :func:`fan_out_result`)."""
     if is_first:
         return first if _ran(first) else {}
+    if start_gate_started(gated):
+        return gated
     return fan_out_result(launch, waited)
 
 
@@ -92,3 +104,23 @@ def any_was_running(launches, waits):
     waits = list(waits or [])
     waits += [{}] * (len(launches or []) - len(waits))
     return any(fan_out_result(launch, waited).get('was_running') for launch, waited in zip(launches or [], waits))
+
+
+def last_down_by(launches, waits):
+    """When the last node that was running was down at the latest: the latest ``returned_at`` (the controller's clock,
+    noted by lk_stop_cluster's action plugin when each node's result came back) over the nodes whose stop found Looker
+    running. None when no node was running, or when any such node's result has no ``returned_at`` (a stop launched with
+    async): the stop's end as the controller noted it after the whole task then stands."""
+    waits = list(waits or [])
+    waits += [{}] * (len(launches or []) - len(waits))
+    latest = None
+    for launch, waited in zip(launches or [], waits):
+        result = fan_out_result(launch, waited)
+        if not result.get('was_running'):
+            continue
+        try:
+            returned = float(result['returned_at'])
+        except (KeyError, TypeError, ValueError):
+            return None
+        latest = returned if latest is None else max(latest, returned)
+    return latest

@@ -20,8 +20,9 @@ class LiveWindowError(ValueError):
 
 
 def live_window_wait(stop, live_window=LIVE_WINDOW_SECONDS, now=None):
-    """Seconds to wait before the first attempt, from the stop phase of the run record (``stopped_at``, epoch seconds on
-    the controller when every node was proven down, and ``any_was_running``)."""
+    """Seconds to wait before the first attempt, from the stop phase of the run record (``last_down_by``, epoch seconds
+    on the controller by which the last running node was down, when known, else ``stopped_at``, when the stop task
+    ended; and ``any_was_running``)."""
     try:
         window = float(live_window)
     except (TypeError, ValueError):
@@ -29,8 +30,13 @@ def live_window_wait(stop, live_window=LIVE_WINDOW_SECONDS, now=None):
     if window < 0:
         raise LiveWindowError('the live window must not be negative (%s)' % window)
     stop = stop or {}
-    if not stop.get('any_was_running') or stop.get('stopped_at') is None:
+    # The latest moment each running node's stop came back (last_down_by) bounds the last stop more tightly than the end
+    # of the whole stop task (stopped_at); both are upper bounds, so the first attempt never goes early.
+    down = stop.get('last_down_by')
+    if down is None:
+        down = stop.get('stopped_at')
+    if not stop.get('any_was_running') or down is None:
         return 0.0
     if now is None:
         raise LiveWindowError('now (epoch seconds on the controller) is required')
-    return round(max(0.0, float(stop['stopped_at']) + window - float(now)), 3)
+    return round(max(0.0, float(down) + window - float(now)), 3)

@@ -230,6 +230,25 @@ def _forecast_line(forecast, window):
     return line
 
 
+def _stop_gate_line(stop):
+    """How the nodes were stopped: at one instant set ahead (the stop gate), or each when the controller reached it."""
+    gate = (stop or {}).get('gate')
+    if not isinstance(gate, dict):
+        return '-'
+    ahead, spread = _number(gate.get('ahead')), _number(gate.get('spread'))
+    if not ahead:
+        return 'none: each node stopped when the controller reached it (no round to every node was measured)'
+    return ('every node stopped at one instant, set %s ahead (preflight\'s round to every node took %s)'
+            % (_seconds(ahead), _seconds(spread or 0)))
+
+
+def _start_gate_line(plan):
+    """Whether the other nodes started as soon as the first node answered (the start gate), and why."""
+    if not isinstance(plan, dict) or not plan:
+        return '-'
+    return '%s: %s' % ('used' if plan.get('gated') else 'not used', plan.get('reason') or '-')
+
+
 def _key_line(run):
     cmk = run.get('cmk') or {}
     rekey = run.get('rekey') or {}
@@ -273,6 +292,8 @@ def run_report(run, hosts, nodes, summary, outcome='completed', settings=None):
         ('first node', run.get('first_node') or '-'),
         ('downtime window', window_text),
         ('downtime forecast', _forecast_line(run.get('forecast'), window)),
+        ('stop gate', _stop_gate_line(run.get('stop'))),
+        ('start gate', _start_gate_line(run.get('start_gate'))),
         ('key', _key_line(run)),
     ]
     evidence = list((run.get('start') or {}).get('evidence') or [])

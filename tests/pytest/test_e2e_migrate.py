@@ -90,6 +90,15 @@ def log_entries(node, since):
     return sorted(entries)
 
 
+def pid_running(pid):
+    """Whether the process ``pid`` runs (a zombie does not)."""
+    try:
+        with open('/proc/%d/stat' % pid, encoding='utf-8') as handle:
+            return handle.read().rsplit(')', 1)[-1].split()[0] not in ('Z', 'X')
+    except OSError:
+        return False
+
+
 def assert_untouched(bed, before):
     """Nothing was changed: every node still running, not fenced, data as before."""
     assert all(all_alive(bed).values()), all_alive(bed)
@@ -382,9 +391,15 @@ def test_looker_itself_proves_every_connection_before_and_after(migrated):
 
 
 def test_more_nodes_than_forks_stop_and_start_in_one_round(migrated):
-    """3 nodes, 2 forks: every node's stop, and every other node's start, was launched at once and then waited for."""
+    """3 nodes, 2 forks: every node's stop was launched at once and then waited for; every other node's start was
+    launched before the migration (the start gate) and waited for after the first node's, and none was started from
+    the controller."""
     out, names = migrated['proc'].stdout, [n.name for n in migrated['bed'].nodes]
-    for task, hosts in (('Stop | Wait for the stops launched at once', names), ('Start | Wait for the starts launched at once', names[1:])):
+    for task, hosts in (('Stop | Wait for the stops launched at once', names),
+                        ("Start | Launch the other nodes' starts, each waiting for the first node's /alive", names[1:]),
+                        ('Start | Wait for the other nodes, each started as soon as the first node answered', names[1:]),
+                        ('Start | Start the other nodes and wait for /alive', []),
+                        ('Start | Wait for the starts launched at once', [])):
         assert task in out, 'no task %r in the output' % task
         section = out.split(task, 1)[1].split('\nTASK [', 1)[0]
         for host in hosts:
@@ -478,6 +493,28 @@ def test_first_node_answers_before_the_others_start(migrated):
         starts = [ts for ts, line in log_entries(node, migrated['started']) if 'Starting Looker' in line]
         assert starts, '%s did not start during the run' % node.name
         assert min(starts) >= first[-1], (node.name, min(starts), first[-1])
+
+
+def test_the_nodes_stop_together_and_the_others_start_as_soon_as_the_first_answers(migrated):
+    """The stop gate: the report says every node stopped at one instant set ahead from preflight's measured round. The
+    start gate: preflight proved each other node reaches the first node's /alive, the report says so, each other node
+    started itself after the first node answered (test_first_node_answers_before_the_others_start), its start's result
+    says how long it waited at the gate, and no gate file is left on any node."""
+    proc, bed = migrated['proc'], migrated['bed']
+    with open(report_of(bed, proc.stdout)[1], encoding='utf-8') as handle:
+        report = handle.read()
+    assert re.search(r"^stop gate: +every node stopped at one instant, set [\d.]+ s ahead \(preflight's round to every node "
+                     r"took [\d.]+ s\)$", report, re.M), report
+    url = r'https?://%s:\d+/alive' % re.escape(bed.nodes[0].address)
+    assert re.search(r"^start gate: +used: every other node reached the first node's /alive at %s in preflight" % url,
+                     report, re.M), report
+    section = proc.stdout.split('Start | Wait for the other nodes, each started as soon as the first node answered]', 1)[1]
+    section = section.split('\nTASK [', 1)[0]
+    gated = re.findall(r'^(?:ok|changed): \[([^\]]+)\] => \{\n(?:(?!^\}).)*?"gate_waited_seconds": [\d.]+', section, re.M | re.S)
+    assert set(gated) == {n.name for n in bed.nodes[1:]}, section[-3000:]
+    assert '"cancelled": null' in section
+    for node in bed.nodes:
+        assert not [name for name in os.listdir(node.home) if name.startswith('.lookerops-start-gate-')], node.name
 
 
 def test_fence_held_against_the_watchdog(migrated):
@@ -606,6 +643,71 @@ def test_the_rollback_can_be_undone(migrated):
 
 # --- a failure after the stop: nodes stay fenced, nothing is lost, the run resumes ------------
 
+def test_a_run_that_fails_after_the_start_gate_cancels_it_and_gives_service_back(bed_factory, tmp_path):
+    """Looker refuses migrate_encryption before changing anything (the stand-in counts stopped nodes as live for ten
+    minutes; the run tries once). The other nodes' starts were already launched at the gate: the run cancels each (its
+    result says so, so none started its node on its own), then gives service back on the legacy scheme, the first node
+    first; no gate file is left."""
+    bed = fresh(bed_factory, CLUSTER)
+    before = bed.inspect()
+    now = time.time()
+    since = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now)) + '.%03d' % int((now % 1) * 1000)
+    bed.set_standin(None, live_window_seconds=600)
+    try:
+        proc = run_playbook(bed, 'migrate', controller_for(bed, tmp_path), verbosity=1,
+                            extra_vars={'lookerops_migrate_retries': 0})
+    finally:
+        bed.set_standin(None, live_window_seconds=CLUSTER['standin']['live_window_seconds'])
+    out = proc.stdout
+    assert proc.returncode != 0 and 'nothing was migrated; service restored' in out, out[-6000:]
+    launched = out.split("Start | Launch the other nodes' starts, each waiting for the first node's /alive]", 1)[1]
+    launched = launched.split('\nTASK [', 1)[0]
+    for node in bed.nodes[1:]:
+        assert re.search(r'^changed: \[%s\]' % re.escape(node.name), launched, re.M), launched[-3000:]
+    cancel = out.split("Start gate | Cancel the other nodes' starts still waiting for the first node]", 1)[1]
+    cancel = cancel.split('\nTASK [', 1)[0]
+    assert len(re.findall(r'"cancelled": "the run cancelled this start', cancel)) == len(bed.nodes) - 1, cancel[-3000:]
+    assert out.index('Start gate | Cancel') < out.index('Restore service | Start the first node')
+    assert_untouched(bed, before)
+    first = [ts for ts, line in log_entries(bed.nodes[0], since) if 'Looker started: listening' in line]
+    for node in bed.nodes:
+        assert not [name for name in os.listdir(node.home) if name.startswith('.lookerops-start-gate-')], node.name
+        starts = [ts for ts, line in log_entries(node, since) if 'Starting Looker' in line]
+        assert len(starts) == 1, (node.name, starts)
+        if node is not bed.nodes[0]:
+            assert starts[0] >= first[-1], (node.name, starts, first)
+
+
+@pytest.mark.full
+def test_a_controller_killed_after_the_start_gate_leaves_no_start_behind(bed_factory, tmp_path):
+    """The controller dies after the other nodes' starts were launched at the gate: they keep waiting on their nodes, each
+    holding its gate file. The resume's preflight removes those files first (which ends them, starting nothing), and the
+    resumed run completes with every node up once; no gate file or waiting process is left."""
+    bed = fresh(bed_factory, CLUSTER)
+    before = bed.inspect()
+    controller = controller_for(bed, tmp_path)
+    proc = run_playbook(bed, 'migrate', controller, kill_at='Migrate | Note the phase')
+    assert proc.returncode != 0
+    waiting = {}
+    for node in bed.nodes[1:]:
+        names = [name for name in os.listdir(node.home) if name.startswith('.lookerops-start-gate-')]
+        assert len(names) == 1, (node.name, names)
+        with open(os.path.join(node.home, names[0]), encoding='utf-8') as handle:
+            waiting[node.name] = (names[0], json.load(handle)['pid'])
+        assert pid_running(waiting[node.name][1]), 'the start at the gate waits on %s' % node.name
+    resumed = run_playbook(bed, 'migrate', controller, extra_vars={'lookerops_run_id': waiting['looker2'][0].split('-gate-', 1)[1]})
+    assert resumed.returncode == 0, resumed.stdout[-5000:]
+    cancel = resumed.stdout.split('Preflight | Cancel the starts an earlier run left waiting for its first node]', 1)[1]
+    cancel = cancel.split('\nTASK [', 1)[0]
+    for name, (gate, pid) in waiting.items():
+        assert re.search(r'^changed: \[%s\] => \(item=%s \(pid %d, waiting\)\)' % (name, re.escape(gate), pid), cancel, re.M), cancel
+        assert not pid_running(pid), name
+    assert bed.inspect()['digest'] == before['digest'] and bed.inspect()['legacy'] == 0
+    assert all(all_alive(bed).values())
+    for node in bed.nodes:
+        assert not [name for name in os.listdir(node.home) if name.startswith('.lookerops-start-gate-')], node.name
+
+
 @pytest.mark.full
 def test_crash_during_migration_then_resume(bed_factory, tmp_path):
     bed = fresh(bed_factory, CLUSTER)
@@ -623,12 +725,23 @@ def test_crash_during_migration_then_resume(bed_factory, tmp_path):
         report = handle.read()
     assert re.search(r'^outcome: +failed$', report, re.M) and 'not ended: the nodes were left stopped' in report
     assert match.group(1) in report, 'the report must carry the resume command'
+    # The other nodes' starts were launched at the gate before the migration: the failed run cancelled them.
+    cancel = proc.stdout.split("Start gate | Cancel the other nodes' starts still waiting for the first node]", 1)[1]
+    assert len(re.findall(r'^ok: \[\S+ -> (looker2|looker3)[\](]', cancel.split('\nTASK [', 1)[0], re.M)) == 2, cancel[:3000]
+    for node in bed.nodes:
+        assert not [name for name in os.listdir(node.home) if name.startswith('.lookerops-start-gate-')], node.name
     bed.set_standin(None, crash_midway=False)
-    proc = run_playbook(bed, 'migrate', controller, extra_vars={'lookerops_run_id': match.group(2)})
+    # The resume finds every node down, so no gate (nothing proves the others reach the first node's /alive): with fewer
+    # forks than nodes, the others' start is launched at once from the controller and waited for.
+    proc = run_playbook(bed, 'migrate', controller, extra_vars={'lookerops_run_id': match.group(2)}, env_extra={'ANSIBLE_FORKS': '2'})
     assert proc.returncode == 0, proc.stdout[-5000:]
     after = bed.inspect()
     assert after['legacy'] == 0 and after['digest'] == before['digest']
     assert all(all_alive(bed).values())
+    waited = proc.stdout.split('Start | Wait for the starts launched at once]', 1)[1].split('\nTASK [', 1)[0]
+    assert set(re.findall(r'^(?:ok|changed): \[([^\]]+)\]', waited, re.M)) == {'looker2', 'looker3'}, waited[-3000:]
+    with open(report_of(bed, proc.stdout)[1], encoding='utf-8') as handle:
+        assert re.search(r"^start gate: +not used: the first node's Looker did not answer /alive in preflight", handle.read(), re.M)
 
 
 def test_a_connection_the_key_does_not_decrypt_fails_the_run_with_its_name(bed_factory, tmp_path):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, lookerops.encryption contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Internal helper of lookerops.encryption: HTTP calls to the Looker on this node over loopback (/alive, /versions, stop).
+"""Internal helper of lookerops.encryption: HTTP calls to the Looker on this node over loopback (/alive, /versions, stop),
+and to the first node's /alive from another node (the start gate).
 
 This is not a public API; it may change without notice. Standard library only: it runs on the node.
 """
@@ -13,6 +14,7 @@ import http.client
 import json
 import re
 import ssl
+import urllib.parse
 
 DEFAULT_API_PORT = 19999
 LOOPBACK = '127.0.0.1'
@@ -45,6 +47,32 @@ def probe_alive(port, scheme, timeout=3.0):
         return {'state': 'refused', 'status': None, 'detail': 'connection refused', 'url': url}
     except HTTP_ERRORS as exc:
         if getattr(exc, 'errno', None) == errno.ECONNREFUSED:
+            return {'state': 'refused', 'status': None, 'detail': 'connection refused', 'url': url}
+        return {'state': 'error', 'status': None, 'detail': '%s: %s' % (type(exc).__name__, exc), 'url': url}
+    if status == 200:
+        return {'state': 'up', 'status': status, 'detail': 'HTTP 200', 'url': url}
+    return {'state': 'error', 'status': status, 'detail': 'HTTP %s' % status, 'url': url}
+
+
+def probe_url_alive(url, timeout=2.0):
+    """GET ``url`` (another node's /alive, http or https; Looker's certificate is self-signed, and only the status is
+    read): {'state': up|refused|error, 'status', 'detail', 'url'}."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        if parts.scheme == 'https':
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # only whether the node answers is read; nothing is sent
+            conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=ctx)
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+        try:
+            conn.request('GET', parts.path or '/')
+            status = conn.getresponse().status
+        finally:
+            conn.close()
+    except HTTP_ERRORS as exc:
+        if isinstance(exc, ConnectionRefusedError) or getattr(exc, 'errno', None) == errno.ECONNREFUSED:
             return {'state': 'refused', 'status': None, 'detail': 'connection refused', 'url': url}
         return {'state': 'error', 'status': None, 'detail': '%s: %s' % (type(exc).__name__, exc), 'url': url}
     if status == 200:

@@ -18,9 +18,10 @@ from ansible_collections.lookerops.encryption.plugins.module_utils._looker.fence
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.home import LookerNodeError, OperationFailed
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.http import DEFAULT_API_PORT, api_release, control_stop
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.log import parse_since
-from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import process_started_at, read_pid_file
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import pid_alive, process_started_at, read_pid_file
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.restarts import read_history
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.settings import DEFAULT_PORT
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.start_gate import read_gates
 from ansible_collections.lookerops.encryption.plugins.module_utils._looker.user import CapturedOutput
 from ansible_collections.lookerops.encryption.plugins.module_utils._module_call import run_call
 
@@ -119,6 +120,8 @@ def node_info(node, run_id=None, api_port=DEFAULT_API_PORT):
     info['restarts'] = read_history(node.restarts_file)
     # Where the log ends now: later evidence is read from here on, never by comparing clocks.
     info['log_position'] = node.log.log_position()
+    # Starts an earlier run left waiting for its first node (a controller that died): preflight cancels them.
+    info['start_gates'] = read_gates(node.home, lambda pid: pid_alive(pid, looker_only=False)) if info['home_exists'] else []
     return info
 
 

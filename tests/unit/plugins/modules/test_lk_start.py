@@ -5,12 +5,17 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import threading
+import time
 
+import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.lookerops.encryption.plugins.modules import lk_start
+from ansible_collections.lookerops.encryption.tests.unit.plugins.module_utils.test_looker_node import free_port
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import common, run_main
 
 
@@ -68,3 +73,63 @@ def test_start_with_an_unwritable_history_succeeds_with_a_warning(fake, monkeypa
     res = run_main(lk_start, common(fake), monkeypatch)
     assert 'failed' not in res and res['changed'] and res['restart_recorded'] is False
     assert len(warned) == 1 and 'Could not record this start' in warned[0]
+
+
+class _FirstNode(http.server.BaseHTTPRequestHandler):
+    """The first node's /alive, as another node reaches it."""
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        self.send_response(200 if self.path == '/alive' else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(name='first_node')
+def first_node_fixture():
+    server = http.server.HTTPServer(('127.0.0.1', 0), _FirstNode)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield 'http://127.0.0.1:%d/alive' % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_start_at_the_gate_once_the_first_node_answers(fake, monkeypatch, first_node):
+    fake.node().fence.create('r1')
+    res = run_main(lk_start, common(fake, run_id='r1', unfence=True, timeout=30, after_url=first_node), monkeypatch, check_mode=True)
+    assert res['changed'] and 'gate_waited_seconds' not in res and fake.pid() is None
+    res = run_main(lk_start, common(fake, run_id='r1', unfence=True, timeout=30, after_url=first_node), monkeypatch)
+    assert res['changed'] and res['unfenced'] and res['pid'] == fake.pid() and res['gate_waited_seconds'] >= 0
+    assert res['cancelled'] is None and not os.path.exists(os.path.join(fake.home, '.deploying'))
+    assert not os.path.exists(os.path.join(fake.home, '.lookerops-start-gate-r1')), 'the gate file is gone once it opened'
+
+
+def test_a_cancelled_start_at_the_gate_starts_nothing_and_keeps_the_fence(fake, monkeypatch):
+    fake.node().fence.create('r1')
+    gate = os.path.join(fake.home, '.lookerops-start-gate-r1')
+    closed = 'http://127.0.0.1:%d/alive' % free_port()
+
+    def remove_gate_once_held():
+        # The run cancels (lk_job_wait with remove_to_cancel) while the start waits for a first node still down.
+        while not os.path.exists(gate):
+            time.sleep(0.01)
+        os.unlink(gate)
+    thread = threading.Thread(target=remove_gate_once_held, daemon=True)
+    thread.start()
+    res = run_main(lk_start, common(fake, run_id='r1', unfence=True, timeout=30, after_url=closed, after_timeout=60), monkeypatch)
+    thread.join(5)
+    assert res['changed'] is False and res['started'] is False and 'cancelled this start' in res['cancelled'], res
+    assert fake.pid() is None and os.path.exists(os.path.join(fake.home, '.deploying')) and 'failed' not in res
+
+
+def test_start_at_the_gate_needs_this_runs_fence(fake, monkeypatch, first_node):
+    res = run_main(lk_start, common(fake, run_id='r1', unfence=True, timeout=30, after_url=first_node), monkeypatch)
+    assert res['changed'] is False and 'fence of this run is gone' in res['cancelled'] and fake.pid() is None
+    assert not os.path.exists(os.path.join(fake.home, '.lookerops-start-gate-r1'))
+
+
+def test_start_at_the_gate_needs_a_run_id(fake, monkeypatch, first_node):
+    res = run_main(lk_start, common(fake, after_url=first_node), monkeypatch)
+    assert res['failed'] and 'run_id' in res['msg']

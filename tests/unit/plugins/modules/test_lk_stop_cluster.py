@@ -10,6 +10,7 @@ import os
 
 from ansible.module_utils import basic
 
+from ansible_collections.lookerops.encryption.plugins.module_utils._looker.proc import pid_alive
 from ansible_collections.lookerops.encryption.plugins.modules import lk_stop_cluster
 from ansible_collections.lookerops.encryption.tests.unit.plugins.modules.utils import common, run_main
 
@@ -88,3 +89,25 @@ def test_stop_cluster_records_its_time_in_the_history(fake, monkeypatch):
     was_running['value'] = True
     res = run_main(lk_stop_cluster, common(fake, run_id='r1'), monkeypatch)
     assert 'failed' not in res and res['restart_recorded'] is False and 'Could not record this stop' in warned[0]
+
+
+def test_stop_cluster_waits_for_the_gate_before_anything(fake, monkeypatch):
+    pid = fake.start_jvm()
+    waited = []
+
+    def fake_sleep(seconds):
+        # At the gate nothing was done yet: no fence, Looker still running.
+        waited.append((seconds, os.path.exists(os.path.join(fake.home, '.deploying')), pid_alive(pid)))
+    monkeypatch.setattr(lk_stop_cluster, 'wait_for_gate', fake_sleep)
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1', delay=2.5), monkeypatch, check_mode=True)
+    assert waited == [] and res['was_running']
+    res = run_main(lk_stop_cluster, common(fake, run_id='r1', delay=2.5, stop_timeout=30), monkeypatch)
+    assert waited == [(2.5, False, True)] and res['fenced'] and not res['evidence']['pid_alive']
+
+
+def test_stop_cluster_refuses_a_delay_out_of_range(fake, monkeypatch):
+    pid = fake.start_jvm()
+    for delay in (-1, 121):
+        res = run_main(lk_stop_cluster, common(fake, run_id='r1', delay=delay), monkeypatch)
+        assert res['failed'] and 'delay must be between 0 and 120 seconds' in res['msg'] and 'Nothing was done' in res['msg']
+    assert pid_alive(pid) and not os.path.exists(os.path.join(fake.home, '.deploying'))

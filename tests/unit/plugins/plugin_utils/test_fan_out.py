@@ -49,9 +49,31 @@ FIRST = {'alive_after_seconds': 41.5, 'changed': True}
     ('another node, fanned out: the wait has the result', (SKIPPED, LAUNCHED, {'alive_after_seconds': 4.0}, False),
      {'alive_after_seconds': 4.0}),
     ('another node: is_first left out', (FIRST, {'alive_after_seconds': 2.0}), {'alive_after_seconds': 2.0}),
+    ('another node, started at the gate: the gate wait has the result',
+     (SKIPPED, SKIPPED, SKIPPED, False, {'alive_after_seconds': 5.1, 'gate_waited_seconds': 30.0}),
+     {'alive_after_seconds': 5.1, 'gate_waited_seconds': 30.0}),
+    ('another node, its gate failed: started from the controller',
+     (SKIPPED, {'alive_after_seconds': 5.3}, SKIPPED, False, {'failed': True, 'msg': 'unreached'}), {'alive_after_seconds': 5.3}),
+    ('another node, no gate (skipped)', (SKIPPED, {'alive_after_seconds': 5.2}, SKIPPED, False, SKIPPED), {'alive_after_seconds': 5.2}),
+    ('the first node ignores any gate result', (FIRST, SKIPPED, SKIPPED, True, {'alive_after_seconds': 1.0}), FIRST),
 ])
 def test_node_start_result(case, args, expected):
     assert fo.node_start_result(*args) == expected, case
+
+
+@pytest.mark.parametrize('case, waited, expected', [
+    ('the gate started the node', {'changed': True, 'alive_after_seconds': 5.0, 'gate_waited_seconds': 41.0}, True),
+    ('already up when the gate opened (started by hand)', {'changed': False, 'alive_after_seconds': 0.0}, True),
+    ('cancelled', {'changed': False, 'started': False, 'cancelled': 'the run cancelled this start'}, False),
+    ('the wait failed (the first node stopped answering from here)', {'failed': True, 'msg': 'has not reached'}, False),
+    ('the node was unreachable', {'unreachable': True, 'msg': 'ssh'}, False),
+    ('not launched (skipped)', SKIPPED, False),
+    ('nothing registered', {}, False),
+    ('None', None, False),
+    ('a result without the start time', {'changed': True}, False),
+])
+def test_start_gate_started(case, waited, expected):
+    assert fo.start_gate_started(waited) is expected, case
 
 
 @pytest.mark.parametrize('case, launches, waits, expected', [
@@ -73,6 +95,7 @@ def test_filters():
     assert filters['fan_out_result'](LAUNCHED, {'was_running': True}) == {'was_running': True}
     assert filters['any_was_running']([LAUNCHED], [{'was_running': True}]) is True
     assert filters['node_start_result'](FIRST, SKIPPED, SKIPPED, True) == FIRST
+    assert filters['start_gate_started']({'alive_after_seconds': 1.0}) is True
 
 
 @pytest.mark.parametrize('hosts, forks, check_mode, interval, expected', [
@@ -121,3 +144,19 @@ def test_a_skipped_task_gives_an_empty_result_when_asked(launch, waited, expecte
 
 def test_a_skipped_task_is_returned_as_it_is_by_default():
     assert fo.fan_out_result({'skipped': True}, {'skipped': True}) == {'skipped': True}
+
+
+@pytest.mark.parametrize('case, launches, waits, expected', [
+    ('the latest of the running nodes', [{'was_running': True, 'returned_at': 10.5}, {'was_running': True, 'returned_at': 12.25}],
+     [SKIPPED, SKIPPED], 12.25),
+    ('a node that was not running does not count',
+     [{'was_running': True, 'returned_at': 10.5}, {'was_running': False, 'returned_at': 99.0}], [SKIPPED, SKIPPED], 10.5),
+    ('a running node without the time (launched async): unknown',
+     [LAUNCHED, {'was_running': True, 'returned_at': 1.0}], [{'was_running': True}, SKIPPED], None),
+    ('a time that is not a number: unknown', [{'was_running': True, 'returned_at': 'x'}], [SKIPPED], None),
+    ('no node running: unknown', [{'was_running': False}], [SKIPPED], None),
+    ('fewer waits than nodes', [{'was_running': True, 'returned_at': 3.0}], [], 3.0),
+    ('no node', [], [], None),
+])
+def test_last_down_by(case, launches, waits, expected):
+    assert fo.last_down_by(launches, waits) == expected, case

@@ -16,6 +16,15 @@ def test_waits_for_what_remains_of_the_window():
     assert live_window_wait({'stopped_at': 1000.0, 'any_was_running': True}, 60, 1015.5) == 44.5
 
 
+def test_the_window_runs_from_when_the_last_node_was_down_when_known():
+    # last_down_by (the latest stop result back on the controller) is earlier than the end of the whole stop task.
+    assert live_window_wait({'stopped_at': 1004.0, 'last_down_by': 1001.5, 'any_was_running': True}, 60, 1015.5) == 46.0
+    # Unknown (a stop launched with async): the end of the stop task stands.
+    assert live_window_wait({'stopped_at': 1004.0, 'last_down_by': None, 'any_was_running': True}, 60, 1015.5) == 48.5
+    # Nothing running: no wait, whatever the times.
+    assert live_window_wait({'stopped_at': 1004.0, 'last_down_by': 1001.5, 'any_was_running': False}, 60, 1015.5) == 0.0
+
+
 def test_no_wait_once_the_window_has_passed():
     assert live_window_wait({'stopped_at': 1000.0, 'any_was_running': True}, 60, 1075.0) == 0.0
 

@@ -195,3 +195,21 @@ def test_report_says_when_the_api_proof_was_skipped_or_not_run():
     assert 'Looker API proof: skipped (no API key given' in skipped['text']
     assert "proof through Looker's API (connection tests before the stop and after the start):\n  not run" in rp.run_report(
         RUN, HOSTS, NODES, 's')['text']
+
+
+@pytest.mark.parametrize('case, run, stop_line, start_line', [
+    ('both gates used',
+     dict(RUN, stop=dict(RUN['stop'], gate={'at': T0, 'ahead': 10.0, 'spread': 4.5}),
+          start_gate={'gated': True, 'url': 'https://n1:9999/alive', 'reason': 'every other node reached it', 'unreached': []}),
+     "every node stopped at one instant, set 10.0 s ahead (preflight's round to every node took 4.5 s)",
+     'used: every other node reached it'),
+    ('no measured round, a node that did not reach the first one',
+     dict(RUN, stop=dict(RUN['stop'], gate={'at': T0, 'ahead': 0.0, 'spread': None}),
+          start_gate={'gated': False, 'reason': 'not every node reaches it: n2 (timed out)'}),
+     'none: each node stopped when the controller reached it', 'not used: not every node reaches it: n2 (timed out)'),
+    ('an older record without gates', RUN, '-', '-'),
+])
+def test_report_says_how_the_nodes_stopped_and_started(case, run, stop_line, start_line):
+    text = rp.run_report(run, HOSTS, NODES, '')['text']
+    assert re.search(r'^stop gate: +%s' % re.escape(stop_line), text, re.M), (case, text)
+    assert re.search(r'^start gate: +%s' % re.escape(start_line), text, re.M), (case, text)

@@ -77,6 +77,7 @@ def test_action_sends_the_probe_pipelined_and_passes():
     action = make_action(become='sudo')
     result = action.run(task_vars={'inventory_hostname': 'n1'})
     assert not result.get('failed') and result['pipelined'] is True and result['changed'] is False
+    assert isinstance(result['dispatched_at'], float) and result['dispatched_at'] > 1.7e9
     assert action.sent == [{'module': 'lookerops.encryption.lk_transport_probe', 'pipelined': True}]
 
 
