@@ -17,6 +17,8 @@ time, while Looker still serves.
 
 from __future__ import annotations
 
+import math
+
 # A round to every node may take longer than the no-op did (a bigger module, async launch beyond forks): twice the
 # measured spread, plus a second for the controller's own tasks before the stop.
 SPREAD_FACTOR = 2.0
@@ -30,7 +32,7 @@ def _float(value):
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number == number else None  # NaN is no measurement
+    return None if math.isnan(number) else number  # NaN is no measurement
 
 
 def probe_spread(probe_results):

@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from bed.util import wait_for
 from e2e.report_page import parse_report
 from e2e.runner import Controller, run_playbook
 
@@ -690,7 +691,9 @@ def test_a_controller_killed_after_the_start_gate_leaves_no_start_behind(bed_fac
     assert proc.returncode != 0
     waiting = {}
     for node in bed.nodes[1:]:
-        names = [name for name in os.listdir(node.home) if name.startswith('.lookerops-start-gate-')]
+        # Each start was launched just before the controller died; it takes its gate file once its module runs.
+        names = wait_for(lambda home=node.home: [n for n in os.listdir(home) if n.startswith('.lookerops-start-gate-')], 60,
+                         what='the gate file on %s' % node.name)
         assert len(names) == 1, (node.name, names)
         with open(os.path.join(node.home, names[0]), encoding='utf-8') as handle:
             waiting[node.name] = (names[0], json.load(handle)['pid'])

@@ -67,7 +67,7 @@ def _wait(node, states=('up',), timeout=600, at=None, grace=30):
     probe = _probe(list(states), at=at)
     result = sg.wait_for_first_node(node, 'r1', URL, timeout, poll_interval=0.2, unreachable_grace=grace, clock=clock,
                                     sleep=clock.sleep, probe=probe)
-    return result, probe, clock
+    return result, probe
 
 
 def _gate(node):
@@ -81,14 +81,14 @@ def test_opens_as_soon_as_the_first_node_answers_holding_the_gate_file_meanwhile
         path = _gate(node)
         with open(path, encoding='utf-8') as handle:
             seen.append((stat.S_IMODE(os.stat(path).st_mode), json.load(handle)))
-    result, probe, _ = _wait(node, states=['refused'] * 10 + ['up'], at=(5, look))
+    result, probe = _wait(node, states=['refused'] * 10 + ['up'], at=(5, look))
     assert result == {'open': True, 'waited_seconds': 2.0} and len(probe.calls) == 11 and probe.calls[0] == URL
     assert seen == [(0o600, {'pid': os.getpid(), 'run_id': 'r1', 'url': URL})]
     assert os.listdir(node.home) == [], 'the gate file is removed once the wait ends'
 
 
 def test_a_brief_loss_of_the_address_is_tolerated(tmp_path):
-    result, _, _ = _wait(_Node(tmp_path), states=['refused', 'error', 'error', 'refused', 'up'], grace=0.3)
+    result = _wait(_Node(tmp_path), states=['refused', 'error', 'error', 'refused', 'up'], grace=0.3)[0]
     assert result['open'] is True
 
 
@@ -109,7 +109,7 @@ def test_a_first_node_that_never_answers_times_out(tmp_path):
 
 def test_removing_the_gate_file_cancels_the_wait(tmp_path):
     node = _Node(tmp_path)
-    result, probe, _ = _wait(node, states=['refused'], at=(3, lambda: os.unlink(_gate(node))))
+    result, probe = _wait(node, states=['refused'], at=(3, lambda: os.unlink(_gate(node))))
     assert result['open'] is False and 'cancelled this start' in result['cancelled'] and len(probe.calls) == 3
 
 
@@ -120,18 +120,18 @@ def test_a_later_wait_of_the_same_run_takes_the_file_over(tmp_path):
     def replace():
         with open(_gate(node), 'w', encoding='utf-8') as handle:
             json.dump({'pid': os.getpid() + 1, 'run_id': 'r1', 'url': URL}, handle)
-    result, _, _ = _wait(node, states=['refused'], at=(2, replace))
+    result = _wait(node, states=['refused'], at=(2, replace))[0]
     assert result['open'] is False and os.path.exists(_gate(node))
 
 
 def test_a_fence_no_longer_ours_ends_the_wait(tmp_path):
     node = _Node(tmp_path)
-    result, probe, _ = _wait(node, states=['refused'], at=(2, lambda: setattr(node.fence, 'ours', False)))
+    result, probe = _wait(node, states=['refused'], at=(2, lambda: setattr(node.fence, 'ours', False)))
     assert result['open'] is False and 'fence of this run is gone' in result['cancelled'] and len(probe.calls) == 2
 
 
 def test_no_fence_of_this_run_at_all(tmp_path):
-    result, probe, _ = _wait(_Node(tmp_path, ours=False), states=['up'])
+    result, probe = _wait(_Node(tmp_path, ours=False), states=['up'])
     assert result['open'] is False and probe.calls == []
 
 
@@ -186,7 +186,7 @@ def test_probe_url_alive_refused_and_error():
     listener.listen(1)
 
     def hang_up():
-        conn, _ = listener.accept()
+        conn = listener.accept()[0]
         conn.close()
     thread = threading.Thread(target=hang_up, daemon=True)
     thread.start()
