@@ -45,5 +45,8 @@ class ActionModule(ActionBase):
             break
         if 'waited_seconds' in module_result:
             module_result['waited_seconds'] = round(clock() - began, 3)
+            # When the job's result came back, on the controller's clock: the job had ended by then (the stop role
+            # takes the latest over the nodes' stops as the end of the stop, for Looker's live window).
+            module_result['returned_at'] = time.time()
         result.update(module_result)
         return result

@@ -99,6 +99,13 @@ waited_seconds:
   description: Seconds this task waited.
   returned: success
   type: float
+returned_at:
+  description:
+    - When the job's result came back to the controller, in seconds since the epoch on the controller's clock (set by the
+      action plugin). The job had ended by then; for the stops the stop role launches with C(async), the latest over the
+      nodes is when the last node was down at the latest (P(lookerops.encryption.last_down_by#filter)).
+  returned: success
+  type: float
 running:
   description: True when the module returned after O(slice_seconds) with the job still running (the action plugin then waits again).
   returned: when O(slice_seconds) ended first

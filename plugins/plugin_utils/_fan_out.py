@@ -108,9 +108,9 @@ def any_was_running(launches, waits):
 
 def last_down_by(launches, waits):
     """When the last node that was running was down at the latest: the latest ``returned_at`` (the controller's clock,
-    noted by lk_stop_cluster's action plugin when each node's result came back) over the nodes whose stop found Looker
-    running. None when no node was running, or when any such node's result has no ``returned_at`` (a stop launched with
-    async): the stop's end as the controller noted it after the whole task then stands."""
+    noted when each node's stop result came back: by lk_stop_cluster's action plugin, or by lk_job_wait's for a stop
+    launched with async) over the nodes whose stop found Looker running. None when no node was running, or when any such
+    node's result has no ``returned_at``: the stop's end as the controller noted it after the whole task then stands."""
     waits = list(waits or [])
     waits += [{}] * (len(launches or []) - len(waits))
     latest = None

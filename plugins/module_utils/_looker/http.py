@@ -21,13 +21,19 @@ LOOPBACK = '127.0.0.1'
 HTTP_ERRORS = (OSError, http.client.HTTPException, ssl.SSLError)
 
 
+def _unverified():
+    """A TLS client context that does not verify: Looker's certificate is self-signed, and these calls only read whether
+    a node answers (or, over loopback, call the node's own control endpoint)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def loopback_get(port, path, scheme='https', timeout=3.0, limit=4096):
     """``GET path`` on 127.0.0.1:``port``; (status, first ``limit`` bytes of the body). Raises HTTP_ERRORS."""
     if scheme == 'https':
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # Looker's certificate is self-signed; this is a loopback probe.
-        conn = http.client.HTTPSConnection(LOOPBACK, port, timeout=timeout, context=ctx)
+        conn = http.client.HTTPSConnection(LOOPBACK, port, timeout=timeout, context=_unverified())
     else:
         conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
@@ -40,18 +46,7 @@ def loopback_get(port, path, scheme='https', timeout=3.0, limit=4096):
 
 def probe_alive(port, scheme, timeout=3.0):
     """GET /alive on 127.0.0.1: {'state': up|refused|error, 'status', 'detail', 'url'}."""
-    url = '%s://%s:%s/alive' % (scheme, LOOPBACK, port)
-    try:
-        status = loopback_get(port, '/alive', scheme, timeout)[0]
-    except ConnectionRefusedError:
-        return {'state': 'refused', 'status': None, 'detail': 'connection refused', 'url': url}
-    except HTTP_ERRORS as exc:
-        if getattr(exc, 'errno', None) == errno.ECONNREFUSED:
-            return {'state': 'refused', 'status': None, 'detail': 'connection refused', 'url': url}
-        return {'state': 'error', 'status': None, 'detail': '%s: %s' % (type(exc).__name__, exc), 'url': url}
-    if status == 200:
-        return {'state': 'up', 'status': status, 'detail': 'HTTP 200', 'url': url}
-    return {'state': 'error', 'status': status, 'detail': 'HTTP %s' % status, 'url': url}
+    return probe_url_alive('%s://%s:%s/alive' % (scheme, LOOPBACK, port), timeout)
 
 
 def probe_url_alive(url, timeout=2.0):
@@ -60,10 +55,7 @@ def probe_url_alive(url, timeout=2.0):
     parts = urllib.parse.urlsplit(url)
     try:
         if parts.scheme == 'https':
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE  # only whether the node answers is read; nothing is sent
-            conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=ctx)
+            conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=_unverified())
         else:
             conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
         try:

@@ -6,6 +6,8 @@ lk_job_wait and lk_migrate_encryption that use it), one per branch. Controller s
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible.plugins.action import ActionBase
@@ -136,11 +138,14 @@ def test_the_job_wait_action_prints_a_line_per_slice_then_returns_the_jobs_resul
     action, calls = _action(job_wait_action.ActionModule, monkeypatch,
                             {'results_file': '/r/j1', 'timeout': 100, 'progress_interval': 15, 'label': 'home backup'}, replies)
     action._execute_module = execute_module
+    before = time.time()
     result = action.run(task_vars={'inventory_hostname': 'node2'}, clock=fake.clock)
     assert lines == ['node2: home backup still running after 15 s (archiving: 512 B of 1.0 KiB (50 %), 512 B/s)',
                      'node2: home backup still running after 30 s']
     assert [call[1].get('slice_seconds') for call in calls] == [15.0, 15.0, 15.0]
     assert [call[1]['timeout'] for call in calls] == [100, 85, 70]
+    # When the job's result came back, on the controller's clock (the end of a stop launched with async).
+    assert before <= result.pop('returned_at') <= time.time()
     assert result == {'changed': True, 'path': '/b/home.tar.gz', 'waited_seconds': 30.3}
 
 
