@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal helper of lookerops.encryption (controller side): the stop gate, one instant at which every node stops.
 
-Not a public API. Exposed to the playbooks as the filters ``lookerops.encryption.stop_gate`` and
-``lookerops.encryption.gate_delay``. The controller reaches the nodes of a task one after the other: on a 2-core
+Not a public API. Exposed to the playbooks as the filters ``lookerops.encryption.round_spread`` (preflight),
+``lookerops.encryption.stop_gate`` and ``lookerops.encryption.gate_delay`` (the stop role). The controller reaches the nodes of a task one after the other: on a 2-core
 controller with 30 nodes the last node's stop began 9 s after the first one's, and those 9 s were downtime (the first
 node was down, the last one still ran). Instead, every node's stop is given the same instant, far enough ahead for the
 controller to reach the last node: the nodes keep serving until then and stop together.
@@ -49,14 +49,15 @@ def probe_spread(probe_results):
     return max(times) - min(times)
 
 
-def stop_gate(now, probe_results, check_mode=False):
+def stop_gate(now, spread, check_mode=False):
     """The stop gate: ``{'at': epoch seconds, 'ahead': seconds after now, 'spread': the measured spread or None}``.
 
-    ``at`` is ``now`` (no gate: each node stops when reached) in check mode, when preflight did not measure a round (the
-    stop role run on its own, a single node) or the round took no time.
+    ``spread`` is preflight's measured round (:func:`probe_spread`, kept in the run record as ``round_spread``). ``at`` is
+    ``now`` (no gate: each node stops when reached) in check mode, when preflight measured no round (the stop role run
+    on its own, a single node) or the round took no time.
     """
     now = float(now)
-    spread = probe_spread(probe_results)
+    spread = _float(spread)
     if check_mode or spread is None or spread <= 0:
         return {'at': now, 'ahead': 0.0, 'spread': spread}
     ahead = min(MAX_AHEAD_SECONDS, round(SPREAD_FACTOR * spread + MARGIN_SECONDS, 3))

@@ -42,20 +42,23 @@ def test_probe_spread(case, results, expected):
     assert (spread if spread is None else round(spread, 3)) == expected, case
 
 
-@pytest.mark.parametrize('case, results, check_mode, ahead, spread', [
-    ('measured: twice the spread plus a second ahead', [probe(NOW), probe(NOW + 4.5)], False, 10.0, 4.5),
-    ('a long round is capped at 120 s', [probe(NOW), probe(NOW + 100)], False, 120.0, 100.0),
-    ('check mode: no gate', [probe(NOW), probe(NOW + 4.5)], True, 0.0, 4.5),
-    ('nothing measured: no gate, each node stops when reached', [], False, 0.0, None),
-    ('a round that took no time: no gate', [probe(NOW), probe(NOW)], False, 0.0, 0.0),
+@pytest.mark.parametrize('case, spread, check_mode, ahead, recorded', [
+    ('measured: twice the spread plus a second ahead', 4.5, False, 10.0, 4.5),
+    ('a long round is capped at 120 s', 100.0, False, 120.0, 100.0),
+    ('check mode: no gate', 4.5, True, 0.0, 4.5),
+    ('nothing measured (the stop role on its own): no gate, each node stops when reached', None, False, 0.0, None),
+    ('a round that took no time: no gate', 0.0, False, 0.0, 0.0),
+    ('a spread given as a string (the run record)', '2.0', False, 5.0, 2.0),
+    ('a spread that is not a number: no gate', 'x', False, 0.0, None),
 ])
-def test_stop_gate(case, results, check_mode, ahead, spread):
-    result = gate.stop_gate(NOW, results, check_mode)
-    assert result == {'at': NOW + ahead, 'ahead': ahead, 'spread': spread}, case
+def test_stop_gate(case, spread, check_mode, ahead, recorded):
+    result = gate.stop_gate(NOW, spread, check_mode)
+    assert result == {'at': NOW + ahead, 'ahead': ahead, 'spread': recorded}, case
 
 
-def test_stop_gate_takes_the_time_as_a_string():
-    assert gate.stop_gate(str(NOW), [probe(NOW), probe(NOW + 1)])['at'] == NOW + 3.0
+def test_stop_gate_from_the_measured_round():
+    spread = gate.probe_spread([probe(NOW), probe(NOW + 1)])
+    assert gate.stop_gate(str(NOW), spread)['at'] == NOW + 3.0
 
 
 @pytest.mark.parametrize('case, gate_at, now, expected', [
@@ -74,6 +77,7 @@ def test_gate_delay(case, gate_at, now, expected):
 def test_filters_are_registered():
     filters = fan_out_filter.FilterModule().filters()
     assert filters['stop_gate'] is gate.stop_gate and filters['gate_delay'] is gate.gate_delay
+    assert filters['round_spread'] is gate.probe_spread
 
 
 class _Task:
