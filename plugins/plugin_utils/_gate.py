@@ -4,10 +4,12 @@
 """Internal helper of lookerops.encryption (controller side): the stop gate, one instant at which every node stops.
 
 Not a public API. Exposed to the playbooks as the filters ``lookerops.encryption.round_spread`` (preflight),
-``lookerops.encryption.stop_gate`` and ``lookerops.encryption.gate_delay`` (the stop role). The controller reaches the nodes of a task one after the other: on a 2-core
-controller with 30 nodes the last node's stop began 9 s after the first one's, and those 9 s were downtime (the first
-node was down, the last one still ran). Instead, every node's stop is given the same instant, far enough ahead for the
-controller to reach the last node: the nodes keep serving until then and stop together.
+``lookerops.encryption.stop_gate`` and ``lookerops.encryption.gate_delay`` (the stop role).
+
+The controller reaches the nodes of a task one after the other: on a 2-core controller with 30 nodes the last node's
+stop began 9 s after the first one's, and those 9 s were downtime (the first node was down, the last one still ran).
+Instead, every node's stop is given the same instant, far enough ahead for the controller to reach the last node: the
+nodes keep serving until then and stop together.
 
 How far ahead comes from a measurement, never a guess: preflight's no-op round to every node (lk_transport_probe) notes
 when the controller reached each node, and the spread of those times is how long a round to every node takes. A gate
