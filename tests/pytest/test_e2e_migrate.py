@@ -644,6 +644,7 @@ def test_the_rollback_can_be_undone(migrated):
 
 # --- a failure after the stop: nodes stay fenced, nothing is lost, the run resumes ------------
 
+@pytest.mark.full
 def test_a_run_that_fails_after_the_start_gate_cancels_it_and_gives_service_back(bed_factory, tmp_path):
     """Looker refuses migrate_encryption before changing anything (the stand-in counts stopped nodes as live for ten
     minutes; the run tries once). The other nodes' starts were already launched at the gate: the run cancels each (its
