@@ -138,7 +138,8 @@ def cancelling_sleep(path):
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise JobWaitError('could not remove %s to cancel the job: %s. The job was not cancelled' % (path, exc)) from None
+            raise JobWaitError('could not remove %s to cancel the job: %s. The job was not cancelled: remove that file as root '
+                               '(the job then ends without starting anything), then run again' % (path, exc)) from None
         if seconds:
             time.sleep(seconds)
     return sleep
